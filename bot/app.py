@@ -1,0 +1,115 @@
+"""Composition root: settings → database → services → aiogram, and the ways to run it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import migrations
+from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
+from bot.channels.telegram.middlewares import UnreachableResidents
+from bot.channels.telegram.webhook import create_webhook_app
+from bot.config import ConfigError, Settings
+from bot.db import create_engine, create_session_factory
+from bot.i18n import CatalogI18n, create_i18n
+from bot.scheduler import create_scheduler
+from bot.services import municipalities
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Application:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    i18n: CatalogI18n
+    bot: Bot
+    dispatcher: DalyvaukDispatcher
+    scheduler: AsyncIOScheduler
+    _closed: bool = field(default=False, repr=False)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.dispatcher.inflight.wait_idle(timeout=30)
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
+    """Apply migrations and load the municipalities; safe to run at every start."""
+    await migrations.upgrade(engine)
+    session_factory = create_session_factory(engine)
+    async with session_factory() as session, session.begin():
+        try:
+            await municipalities.sync_reference_data(
+                session, municipalities.read_reference(), settings.active_municipalities
+            )
+        except municipalities.UnknownMunicipalityCodes as exc:
+            raise ConfigError(
+                f"ACTIVE_MUNICIPALITIES: unknown municipality codes {exc}; use the three-letter "
+                "codes from models/data/municipalities.csv, for example PAG,BRZ"
+            ) from None
+
+
+async def create_application(settings: Settings, token: str) -> Application:
+    engine = create_engine(settings.database.url)
+    try:
+        await prepare_database(settings, engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    session_factory = create_session_factory(engine)
+    i18n = create_i18n(settings.default_locale)
+    unreachable = UnreachableResidents(session_factory)
+    dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable)
+    bot = create_bot(token, settings, unreachable)
+    scheduler = create_scheduler(session_factory)
+    return Application(settings, engine, session_factory, i18n, bot, dispatcher, scheduler)
+
+
+async def run_polling(app: Application) -> None:
+    app.scheduler.start()
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dispatcher.start_polling(
+            app.bot,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+            close_bot_session=False,
+        )
+    finally:
+        await app.close()
+
+
+async def run_webhook(app: Application) -> None:
+    settings = app.settings.webhook
+    if not settings.url:
+        raise ConfigError("WEBHOOK_URL: set the public https:// address Telegram should call")
+    if settings.secret is None:
+        raise ConfigError(
+            "WEBHOOK_SECRET: set a secret of 1-256 letters, digits, _ or - so that only "
+            "Telegram can post updates"
+        )
+    web_app = create_webhook_app(app.dispatcher, app.bot, settings)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    app.scheduler.start()
+    try:
+        await site.start()
+        logger.info("webhook server listening on %s:%s", settings.listen_host,
+                    settings.listen_port)
+        await asyncio.Event().wait()  # until cancelled (Ctrl+C or SIGTERM)
+    finally:
+        await runner.cleanup()
+        await app.close()

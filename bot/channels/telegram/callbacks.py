@@ -1,0 +1,60 @@
+"""Typed callback data for every inline button (ids only: Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+from models import AgeGroup
+
+
+class Purpose(StrEnum):
+    """Why a choice is asked: as a step of onboarding or from the settings."""
+
+    ONBOARDING = "o"
+    SETTINGS = "s"
+
+
+class ConsentCb(CallbackData, prefix="consent"):
+    action: str  # "agree" or "details"
+
+
+class MunicipalityPageCb(CallbackData, prefix="munp"):
+    purpose: Purpose
+    page: int
+
+
+class MunicipalityCb(CallbackData, prefix="mun"):
+    purpose: Purpose
+    id: int
+
+
+class AgeGroupCb(CallbackData, prefix="age"):
+    purpose: Purpose
+    group: str  # an AgeGroup value, or "none"
+
+
+class LanguageCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    action: str  # language, municipality, age, mydata, privacy, forget
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    action: str  # "confirm" or "cancel"
+
+
+AGE_GROUP_NONE = "none"
+
+
+def parse_age_group(value: str) -> tuple[bool, AgeGroup | None]:
+    """(valid, group) from callback data: a known group, or "none" for no answer."""
+    if value == AGE_GROUP_NONE:
+        return True, None
+    try:
+        return True, AgeGroup(value)
+    except ValueError:
+        return False, None

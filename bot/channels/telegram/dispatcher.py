@@ -1,0 +1,149 @@
+"""Building the aiogram Bot and Dispatcher for a deployment (or a test, or the sandbox)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, ErrorEvent, MenuButtonCommands, Update
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
+from bot.channels.telegram.inflight import InFlightUpdates
+from bot.channels.telegram.middlewares import (
+    DatabaseSessionMiddleware,
+    ResidentLocaleMiddleware,
+    ResidentMiddleware,
+    ThrottlingMiddleware,
+    UnreachableResidents,
+)
+from bot.channels.telegram.retry import RetryRequestMiddleware
+from bot.channels.telegram.texts import N_
+from bot.config import SUPPORTED_LOCALES, Settings
+from handlers import get_routers
+
+logger = logging.getLogger(__name__)
+
+
+class DalyvaukDispatcher(Dispatcher):
+    """aiogram's Dispatcher that also knows which updates are being handled."""
+
+    def __init__(self, *, inflight: InFlightUpdates, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inflight = inflight
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        self.inflight.started(update.update_id)
+        try:
+            return await super().feed_update(bot, update, **kwargs)
+        finally:
+            await self.inflight.finished(update.update_id)
+
+
+def create_bot(token: str, settings: Settings, unreachable: UnreachableResidents) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+    session.middleware(RetryRequestMiddleware(on_forbidden=unreachable))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def _fsm_backend(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis.url:
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(settings.redis.url)
+        return storage, RedisEventIsolation(storage.redis)
+    return SQLAlchemyStorage(session_factory), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    unreachable: UnreachableResidents,
+) -> DalyvaukDispatcher:
+    storage, isolation = _fsm_backend(settings, session_factory)
+    dp = DalyvaukDispatcher(
+        inflight=InFlightUpdates(),
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        session_factory=session_factory,
+        i18n=i18n,
+    )
+    dp.update.outer_middleware(DatabaseSessionMiddleware(session_factory, unreachable))
+    dp.update.outer_middleware(ResidentMiddleware(settings.telegram.admin_ids))
+    ResidentLocaleMiddleware(i18n).setup(dp)
+    throttling = ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
+    dp.message.outer_middleware(throttling)
+    dp.callback_query.outer_middleware(throttling)
+    dp.include_routers(*get_routers())
+    dp.errors.register(on_error)
+    dp.startup.register(set_up_bot_profile)
+    return dp
+
+
+async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n) -> bool:
+    """Log with ids only, and tell the resident something went wrong instead of going silent."""
+    update = event.update
+    if isinstance(event.exception, TelegramForbiddenError):
+        logger.info("update %s: the chat has blocked the bot", update.update_id)
+        return True
+    logger.error(
+        "update %s failed: %s", update.update_id, type(event.exception).__name__,
+        exc_info=event.exception,
+    )
+    chat_id = None
+    if update.message is not None and update.message.chat.type == "private":
+        chat_id = update.message.chat.id
+    elif update.callback_query is not None:
+        chat_id = update.callback_query.from_user.id
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if chat_id is not None:
+            await bot.send_message(
+                chat_id,
+                i18n.gettext("Sorry, something went wrong on our side. Please try again."),
+            )
+    except TelegramAPIError as exc:
+        logger.warning("update %s: could not report the error: %s", update.update_id,
+                       type(exc).__name__)
+    return True
+
+
+def bot_commands(i18n: I18n, locale: str) -> list[BotCommand]:
+    commands = [
+        ("start", N_("Start or open the main menu")),
+        ("help", N_("How to use the bot")),
+        ("language", N_("Change the language")),
+        ("municipality", N_("Change the municipality")),
+        ("privacy", N_("Privacy notice")),
+        ("mydata", N_("Download my data")),
+        ("forget", N_("Delete my data")),
+    ]
+    return [
+        BotCommand(command=name, description=i18n.gettext(description, locale=locale))
+        for name, description in commands
+    ]
+
+
+async def set_up_bot_profile(bot: Bot, i18n: I18n, settings: Settings) -> None:
+    """Commands and menu button. Not essential: a failure is logged and the bot keeps serving."""
+    try:
+        await bot.set_my_commands(bot_commands(i18n, settings.default_locale))
+        for locale in SUPPORTED_LOCALES:
+            await bot.set_my_commands(bot_commands(i18n, locale), language_code=locale)
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+    except (TelegramAPIError, OSError) as exc:
+        logger.warning("could not set the bot's commands and menu: %s", type(exc).__name__)

@@ -1,0 +1,26 @@
+"""Filters shared by the handler modules."""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import Message
+
+from bot.channels.telegram.texts import menu_label_in_every_locale
+from models import Resident
+
+
+class MenuButton(Filter):
+    """A press of a main-menu button, in whichever language the keyboard was sent."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and message.text in menu_label_in_every_locale(self.key)
+
+
+class Onboarded(Filter):
+    """The resident has consented and chosen a municipality and an age group (or skipped it)."""
+
+    async def __call__(self, _event: object, resident: Resident | None = None) -> bool:
+        return resident is not None and resident.is_onboarded

@@ -1,0 +1,34 @@
+"""Small helpers for answering residents without tracebacks reaching them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+logger = logging.getLogger(__name__)
+
+
+async def replace_prompt(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show the outcome in the message whose button was pressed (or a new one if too old)."""
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=reply_markup)
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            logger.info("could not edit message %s: %s", message.message_id, exc.message)
+    if message is not None:
+        await query.bot.send_message(message.chat.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
+
+
+async def send_to_chat(query: CallbackQuery, **kwargs: Any) -> None:
+    """Send a new message into the chat where the button was pressed."""
+    if query.message is not None:
+        await query.bot.send_message(query.message.chat.id, **kwargs)  # type: ignore[union-attr]

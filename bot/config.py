@@ -1,0 +1,180 @@
+"""Configuration read from the environment and a ``.env`` file.
+
+Variables are grouped by their first word: ``TELEGRAM_BOT_TOKEN`` is ``telegram.bot_token``,
+``DATABASE_URL`` is ``database.url``, ``WEBHOOK_LISTEN_PORT`` is ``webhook.listen_port``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///dalyvauk.sqlite3"
+TELEGRAM_API_BASE = "https://api.telegram.org"
+SUPPORTED_LOCALES = ("lt", "en")
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept ``1,2,3`` (and ``[1, 2, 3]``) for list settings; an empty string is an empty list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            text = text.strip("[]")
+        return [part.strip().strip("\"'") for part in text.split(",") if part.strip()]
+    return value
+
+
+class TelegramSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    api_base: str = TELEGRAM_API_BASE
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    _split_admin_ids = field_validator("admin_ids", mode="before")(_split_commas)
+
+    @field_validator("api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(BaseModel):
+    url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Turn the usual ``postgresql://`` and ``sqlite://`` URLs into their async drivers."""
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value.removeprefix(plain)
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class WebhookSettings(BaseModel):
+    url: str | None = None
+    path: str = "/telegram/webhook"
+    secret: SecretStr | None = None
+    listen_host: str = "0.0.0.0"  # noqa: S104 - the webhook server listens inside a container
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not (1 <= len(secret) <= 256) or not all(c.isascii() and (c.isalnum() or c in "_-")
+                                                    for c in secret):
+            raise ValueError("must be 1-256 characters: letters, digits, _ or -")
+        return value
+
+
+class RedisSettings(BaseModel):
+    url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    timezone: str = "Europe/Vilnius"
+    default_locale: str = "lt"
+    active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    privacy_url: str | None = None
+    throttle_rate: float = Field(default=2.0, gt=0)
+    throttle_burst: int = Field(default=12, ge=1)
+    log_level: str = "INFO"
+
+    _split_codes = field_validator("active_municipalities", mode="before")(_split_commas)
+
+    @field_validator("active_municipalities")
+    @classmethod
+    def _upper_codes(cls, value: list[str]) -> list[str]:
+        return [code.upper() for code in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Europe/Vilnius") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person running the bot."""
+
+
+def env_name(location: tuple[str | int, ...]) -> str:
+    """``("telegram", "admin_ids", 0)`` → ``TELEGRAM_ADMIN_IDS``."""
+    return "_".join(str(part) for part in location if isinstance(part, str)).upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{env_name(first['loc'])}: {message}") from None
+
+
+BOTFATHER_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set. Open Telegram, write to @BotFather, send /newbot and "
+    "follow the steps; then put the token it gives you in a .env file next to this README "
+    "as TELEGRAM_BOT_TOKEN=123456789:AA... (or export it) and run the command again."
+)
+
+
+def require_token(settings: Settings) -> str:
+    token = settings.telegram.bot_token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigError(BOTFATHER_HELP)
+    value = token.get_secret_value().strip()
+    left, _, right = value.partition(":")
+    if not left.isdigit() or not right:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN: this does not look like a bot token (expected 123456789:AA...); "
+            "copy it again from @BotFather"
+        )
+    return value

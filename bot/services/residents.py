@@ -1,0 +1,125 @@
+"""Residents: consent, profile, their data and its erasure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.municipalities import get_active_by_id
+from models import AgeGroup, Channel, Resident, utcnow
+
+SOURCE_MAX_LENGTH = 64
+
+
+async def find(session: AsyncSession, channel: Channel, external_id: str) -> Resident | None:
+    return await session.scalar(
+        select(Resident).where(Resident.channel == channel, Resident.external_id == external_id)
+    )
+
+
+async def get_or_create(
+    session: AsyncSession, channel: Channel, external_id: str, *, language: str
+) -> Resident:
+    """The resident for this chat; a new one keeps only the chat id and the language."""
+    resident = await find(session, channel, external_id)
+    if resident is not None:
+        return resident
+    resident = Resident(channel=channel, external_id=external_id, language=language)
+    try:
+        async with session.begin_nested():
+            session.add(resident)
+    except IntegrityError:
+        # The same person's other update created the row a moment ago.
+        existing = await find(session, channel, external_id)
+        assert existing is not None
+        return existing
+    return resident
+
+
+def give_consent(resident: Resident, *, source: str | None = None) -> bool:
+    """Record consent; returns False when it had been given already (a double tap)."""
+    if resident.consented_at is not None:
+        return False
+    resident.consented_at = utcnow()
+    if source and resident.source is None:
+        resident.source = source[:SOURCE_MAX_LENGTH]
+    return True
+
+
+async def set_municipality(session: AsyncSession, resident: Resident, municipality_id: int) -> bool:
+    """Choose a municipality; only active ones can be chosen."""
+    municipality = await get_active_by_id(session, municipality_id)
+    if municipality is None:
+        return False
+    resident.municipality_id = municipality.id
+    resident.municipality = municipality
+    return True
+
+
+def set_age_group(resident: Resident, age_group: AgeGroup | None) -> None:
+    resident.age_group = age_group
+
+
+def finish_onboarding(resident: Resident) -> bool:
+    if resident.onboarded_at is not None:
+        return False
+    resident.onboarded_at = utcnow()
+    return True
+
+
+def set_language(resident: Resident, language: str) -> None:
+    resident.language = language
+
+
+def mark_reachable(resident: Resident) -> None:
+    resident.unreachable_at = None
+
+
+async def mark_unreachable(session: AsyncSession, channel: Channel, external_id: str) -> bool:
+    """The platform refused to deliver to this chat (bot blocked, account deleted)."""
+    resident = await find(session, channel, external_id)
+    if resident is None or resident.unreachable_at is not None:
+        return False
+    resident.unreachable_at = utcnow()
+    return True
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_data(resident: Resident) -> dict[str, Any]:
+    """Everything stored about the resident, for the resident to download."""
+    municipality = resident.municipality
+    return {
+        "resident": {
+            "channel": resident.channel.value,
+            "chat_id": resident.external_id,
+            "language": resident.language,
+            "municipality": (
+                {"code": municipality.code, "name": municipality.name_lt} if municipality else None
+            ),
+            "age_group": resident.age_group.value if resident.age_group else None,
+            "source": resident.source,
+            "consented_at": _iso(resident.consented_at),
+            "onboarded_at": _iso(resident.onboarded_at),
+            "unreachable_since": _iso(resident.unreachable_at),
+            "created_at": _iso(resident.created_at),
+            "updated_at": _iso(resident.updated_at),
+        },
+        "exported_at": utcnow().isoformat(),
+    }
+
+
+async def erase(session: AsyncSession, resident: Resident) -> None:
+    """Delete the resident. Cannot be undone. (The handler clears the conversation state.)
+
+    Later features keep anonymous aggregates (poll counts, attendance numbers) by detaching
+    their rows from the resident before this deletes it.
+    """
+    await session.delete(resident)
+    await session.flush()

@@ -1,0 +1,23 @@
+"""aiogram routers, one module per audience or feature.
+
+Each module has ``create_router()``; routers are built anew for every Dispatcher, since a
+router can be attached to one Dispatcher only (tests and the sandbox build several).
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import admin, fallback, menu, mydata, onboarding, settings
+
+
+def get_routers() -> list[Router]:
+    # Order matters: specific handlers first, the fallback last.
+    return [
+        admin.create_router(),
+        onboarding.create_router(),
+        settings.create_router(),
+        mydata.create_router(),
+        menu.create_router(),
+        fallback.create_router(),
+    ]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utcnow
+from models.municipality import Municipality
+
+
+class Channel(enum.StrEnum):
+    TELEGRAM = "telegram"
+    MESSENGER = "messenger"
+
+
+class AgeGroup(enum.StrEnum):
+    UNDER_18 = "under_18"
+    AGE_18_29 = "18_29"
+    AGE_30_44 = "30_44"
+    AGE_45_64 = "45_64"
+    AGE_65_PLUS = "65_plus"
+
+
+class Resident(Base):
+    """A person talking to the bot on one channel.
+
+    Before consent only the channel, the chat id and the interface language are kept:
+    what is needed to show the privacy notice.
+    """
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(
+        Enum(Channel, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="lt")
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="SET NULL"), index=True
+    )
+    age_group: Mapped[AgeGroup | None] = mapped_column(
+        Enum(AgeGroup, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    source: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+
+    @property
+    def has_consented(self) -> bool:
+        return self.consented_at is not None
+
+    @property
+    def is_onboarded(self) -> bool:
+        return self.onboarded_at is not None
