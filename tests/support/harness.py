@@ -40,6 +40,7 @@ class BotHarness:
     _polling: asyncio.Task[None] | None = None
     _runner: web.AppRunner | None = None
     webhook_port: int = 0
+    _groups: set[int] = field(default_factory=set)
 
     async def start(self) -> None:
         self.app = await create_application(self.settings, self.api.token)
@@ -102,7 +103,10 @@ class BotHarness:
         return Chat(self, user_id=user_id, chat_id=user_id)
 
     def group(self, chat_id: int, title: str, member_id: int, first_name: str = "Rasa") -> Chat:
-        self.api.add_group(chat_id, title)
+        """``member_id`` in the group ``chat_id`` (created on first use)."""
+        if chat_id not in self._groups:
+            self.api.add_group(chat_id, title)
+            self._groups.add(chat_id)
         self.api.add_user(member_id, first_name)
         return Chat(self, user_id=member_id, chat_id=chat_id)
 
