@@ -107,8 +107,7 @@ async def run_webhook(app: Application) -> None:
     app.scheduler.start()
     try:
         await site.start()
-        logger.info("webhook server listening on %s:%s", settings.listen_host,
-                    settings.listen_port)
+        logger.info("webhook server listening on %s:%s", settings.listen_host, settings.listen_port)
         await asyncio.Event().wait()  # until cancelled (Ctrl+C or SIGTERM)
     finally:
         await runner.cleanup()

@@ -80,8 +80,9 @@ class WebhookSettings(BaseModel):
         if value is None:
             return None
         secret = value.get_secret_value()
-        if not (1 <= len(secret) <= 256) or not all(c.isascii() and (c.isalnum() or c in "_-")
-                                                    for c in secret):
+        if not (1 <= len(secret) <= 256) or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in secret
+        ):
             raise ValueError("must be 1-256 characters: letters, digits, _ or -")
         return value
 

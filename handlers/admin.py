@@ -55,9 +55,7 @@ def _args(command: CommandObject) -> list[str]:
     return command.args.split() if command.args else []
 
 
-async def organizer_role(
-    message: Message, command: CommandObject, session: AsyncSession
-) -> None:
+async def organizer_role(message: Message, command: CommandObject, session: AsyncSession) -> None:
     assert message.from_user is not None
     args = _args(command)
     target = _target_user(message, args[0] if args else None)
@@ -80,19 +78,17 @@ async def organizer_role(
     await message.answer(text.format(user=f"<code>{target}</code>"))
 
 
-async def moderator_role(
-    message: Message, command: CommandObject, session: AsyncSession
-) -> None:
+async def moderator_role(message: Message, command: CommandObject, session: AsyncSession) -> None:
     assert message.from_user is not None
     args = _args(command)
     municipality = await _municipality(session, args[0] if args else None)
     target = _target_user(message, args[1] if len(args) > 1 else None)
     if municipality is None or target is None:
         await message.answer(
-            _("Usage: /{command} MUNICIPALITY_CODE TELEGRAM_ID, for example "
-              "/{command} PAG 123456789 (or reply to the person's message).").format(
-                command=command.command
-            )
+            _(
+                "Usage: /{command} MUNICIPALITY_CODE TELEGRAM_ID, for example "
+                "/{command} PAG 123456789 (or reply to the person's message)."
+            ).format(command=command.command)
         )
         return
     actor = message.from_user.id
@@ -137,8 +133,10 @@ async def bind_chat(message: Message, command: CommandObject, session: AsyncSess
         )
         return
     await message.answer(
-        _("This chat is now the moderators' chat of {municipality}. Proposals from its "
-          "residents will arrive here.").format(municipality=municipality.short_lt)
+        _(
+            "This chat is now the moderators' chat of {municipality}. Proposals from its "
+            "residents will arrive here."
+        ).format(municipality=municipality.short_lt)
     )
 
 
@@ -175,7 +173,9 @@ async def activation(message: Message, command: CommandObject, session: AsyncSes
 async def roles_overview(message: Message, session: AsyncSession) -> None:
     overview = await roles.staff_overview(session)
     count = len(overview.organizer_ids)
-    lines = ["<b>" + _("{count} organizer", "{count} organizers", count).format(count=count) + "</b>"]
+    lines = [
+        "<b>" + _("{count} organizer", "{count} organizers", count).format(count=count) + "</b>"
+    ]
     lines += [f"• <code>{user_id}</code>" for user_id in overview.organizer_ids] or ["–"]
     lines += ["", _("<b>Moderators</b>")]
     if not overview.municipalities:
@@ -187,7 +187,9 @@ async def roles_overview(message: Message, session: AsyncSession) -> None:
             else _("no chat bound")
         )
         users = ", ".join(f"<code>{u}</code>" for u in staff.moderator_ids) or "–"
-        lines.append(f"• {staff.municipality.short_lt} ({staff.municipality.code}): {users}; {chat}")
+        lines.append(
+            f"• {staff.municipality.short_lt} ({staff.municipality.code}): {users}; {chat}"
+        )
     await message.answer("\n".join(lines))
 
 

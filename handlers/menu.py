@@ -11,22 +11,24 @@ from bot.channels.telegram.filters import MenuButton, Onboarded
 
 async def polls(message: Message) -> None:
     await message.answer(
-        _("There are no open polls right now. When your municipality publishes one, "
-          "you will find it here.")
+        _(
+            "There are no open polls right now. When your municipality publishes one, "
+            "you will find it here."
+        )
     )
 
 
 async def events(message: Message) -> None:
     await message.answer(
-        _("There are no upcoming events right now. Consultations, trainings and discussions "
-          "you can register for will appear here.")
+        _(
+            "There are no upcoming events right now. Consultations, trainings and discussions "
+            "you can register for will appear here."
+        )
     )
 
 
 async def proposal(message: Message) -> None:
-    await message.answer(
-        _("Proposals to the municipality cannot be sent through this bot yet.")
-    )
+    await message.answer(_("Proposals to the municipality cannot be sent through this bot yet."))
 
 
 def create_router() -> Router:

@@ -17,7 +17,6 @@ from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.services import residents
 from models import Resident
 
-
 EXPORT_FILENAME = "dalyvauk-mano-duomenys.json"
 
 
@@ -50,7 +49,8 @@ async def mydata_button(query: CallbackQuery, resident: Resident | None) -> None
         return
     assert query.message is not None and query.bot is not None
     await query.bot.send_document(
-        query.message.chat.id, export_file(resident),
+        query.message.chat.id,
+        export_file(resident),
         caption=_("Here is everything we keep about you."),
     )
 

@@ -35,7 +35,6 @@ from bot.config import Settings
 from bot.services import residents
 from models import Channel, Resident
 
-
 # Deep-link payloads: Telegram allows A-Z, a-z, 0-9, _ and -, up to 64 characters.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -124,8 +123,9 @@ async def municipality_chosen(
         return
     assert resident is not None
     if not await residents.set_municipality(session, resident, callback_data.id):
-        await query.answer(_("This municipality cannot be chosen. Please choose another one."),
-                           show_alert=True)
+        await query.answer(
+            _("This municipality cannot be chosen. Please choose another one."), show_alert=True
+        )
         return
     assert resident.municipality is not None
     await query.answer()
@@ -166,6 +166,10 @@ def create_router() -> Router:
     router.callback_query.register(consent_details, ConsentCb.filter(F.action == "details"))
     router.callback_query.register(consent_given, ConsentCb.filter(F.action == "agree"))
     router.callback_query.register(municipality_page, MunicipalityPageCb.filter())
-    router.callback_query.register(municipality_chosen, MunicipalityCb.filter(F.purpose == Purpose.ONBOARDING))
-    router.callback_query.register(age_group_chosen, AgeGroupCb.filter(F.purpose == Purpose.ONBOARDING))
+    router.callback_query.register(
+        municipality_chosen, MunicipalityCb.filter(F.purpose == Purpose.ONBOARDING)
+    )
+    router.callback_query.register(
+        age_group_chosen, AgeGroupCb.filter(F.purpose == Purpose.ONBOARDING)
+    )
     return router

@@ -26,7 +26,6 @@ from bot.config import SUPPORTED_LOCALES
 from bot.services import residents
 from models import Resident
 
-
 LANGUAGE_NAMES = {"lt": "lietuvių", "en": "English"}
 
 
@@ -36,8 +35,11 @@ def profile_summary(resident: Resident, locale: str) -> str:
     return _(
         "<b>My data and settings</b>\n\nLanguage: {language}\nMunicipality: {municipality}\n"
         "Age group: {age}"
-    ).format(language=LANGUAGE_NAMES.get(resident.language, resident.language),
-             municipality=municipality, age=age)
+    ).format(
+        language=LANGUAGE_NAMES.get(resident.language, resident.language),
+        municipality=municipality,
+        age=age,
+    )
 
 
 async def help_command(message: Message) -> None:
@@ -53,12 +55,15 @@ async def language_command(message: Message) -> None:
 
 
 async def municipality_command(message: Message, session: AsyncSession, i18n: I18n) -> None:
-    await message.answer(**await municipality_prompt(session, i18n.current_locale, Purpose.SETTINGS))
+    await message.answer(
+        **await municipality_prompt(session, i18n.current_locale, Purpose.SETTINGS)
+    )
 
 
 async def settings_menu(message: Message, resident: Resident, i18n: I18n) -> None:
-    await message.answer(profile_summary(resident, i18n.current_locale),
-                         reply_markup=settings_keyboard())
+    await message.answer(
+        profile_summary(resident, i18n.current_locale), reply_markup=settings_keyboard()
+    )
 
 
 async def settings_language(query: CallbackQuery) -> None:
@@ -93,8 +98,9 @@ async def language_chosen(
         residents.set_language(resident, callback_data.code)
     with i18n.use_locale(callback_data.code):
         await query.answer()
-        await replace_prompt(query, _("Language: {language}").format(
-            language=LANGUAGE_NAMES[callback_data.code]))
+        await replace_prompt(
+            query, _("Language: {language}").format(language=LANGUAGE_NAMES[callback_data.code])
+        )
         if resident is not None and resident.is_onboarded:
             await send_to_chat(query, **main_menu())
 
@@ -107,13 +113,18 @@ async def municipality_changed(
     i18n: I18n,
 ) -> None:
     if not await residents.set_municipality(session, resident, callback_data.id):
-        await query.answer(_("This municipality cannot be chosen. Please choose another one."),
-                           show_alert=True)
+        await query.answer(
+            _("This municipality cannot be chosen. Please choose another one."), show_alert=True
+        )
         return
     assert resident.municipality is not None
     await query.answer(_("Saved."))
-    await replace_prompt(query, _("Your municipality: {name}").format(
-        name=resident.municipality.short_name(i18n.current_locale)))
+    await replace_prompt(
+        query,
+        _("Your municipality: {name}").format(
+            name=resident.municipality.short_name(i18n.current_locale)
+        ),
+    )
 
 
 async def age_group_changed(
@@ -140,9 +151,15 @@ def create_router() -> Router:
     router.message.register(settings_menu, MenuButton("settings"), Onboarded())
     router.callback_query.register(settings_language, SettingsCb.filter(F.action == "language"))
     router.callback_query.register(settings_privacy, SettingsCb.filter(F.action == "privacy"))
-    router.callback_query.register(settings_municipality, SettingsCb.filter(F.action == "municipality"), Onboarded())
+    router.callback_query.register(
+        settings_municipality, SettingsCb.filter(F.action == "municipality"), Onboarded()
+    )
     router.callback_query.register(settings_age, SettingsCb.filter(F.action == "age"), Onboarded())
     router.callback_query.register(language_chosen, LanguageCb.filter())
-    router.callback_query.register(municipality_changed, MunicipalityCb.filter(F.purpose == Purpose.SETTINGS), Onboarded())
-    router.callback_query.register(age_group_changed, AgeGroupCb.filter(F.purpose == Purpose.SETTINGS), Onboarded())
+    router.callback_query.register(
+        municipality_changed, MunicipalityCb.filter(F.purpose == Purpose.SETTINGS), Onboarded()
+    )
+    router.callback_query.register(
+        age_group_changed, AgeGroupCb.filter(F.purpose == Purpose.SETTINGS), Onboarded()
+    )
     return router

@@ -62,7 +62,9 @@ class RoleChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_telegram_id: Mapped[int] = mapped_column(BigInteger)
     action: Mapped[RoleAction] = mapped_column(
-        Enum(RoleAction, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            RoleAction, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        )
     )
     role: Mapped[str | None] = mapped_column(String(16))
     target_telegram_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -152,7 +152,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"PostgreSQL tests were SKIPPED: {_postgres_skip_reason[0]}. Set "
             "DALYVAUK_TEST_POSTGRES_URL or install the PostgreSQL server to run them.",
-            yellow=True, bold=True,
+            yellow=True,
+            bold=True,
         )
 
 
@@ -176,7 +177,9 @@ async def harness(
 ) -> AsyncIterator[BotHarness]:
     settings = harness_settings(database_url, local_api, mode)  # type: ignore[arg-type]
     bot_harness = BotHarness(
-        local_api, settings, mode=mode,  # type: ignore[arg-type]
+        local_api,
+        settings,
+        mode=mode,  # type: ignore[arg-type]
         webhook_port=settings.webhook.listen_port,
     )
     await bot_harness.start()
@@ -189,8 +192,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not os.environ.get(REQUIRE_VARIABLE):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = [r.nodeid for r in (reporter.stats.get("skipped", []) if reporter else [])
-               if "postgresql" in r.nodeid]
+    skipped = [
+        r.nodeid
+        for r in (reporter.stats.get("skipped", []) if reporter else [])
+        if "postgresql" in r.nodeid
+    ]
     if skipped:
         if reporter:
             reporter.write_line(f"FAILED: {len(skipped)} PostgreSQL tests were skipped", red=True)

@@ -7,9 +7,7 @@ from tests.support.db import Database
 from tests.support.harness import ADMIN_ID, BotHarness
 
 
-async def test_non_admin_is_refused_and_nothing_changes(
-    harness: BotHarness, db: Database
-) -> None:
+async def test_non_admin_is_refused_and_nothing_changes(harness: BotHarness, db: Database) -> None:
     chat = harness.chat(3001)
     await chat.send("/organizer_add 3002")
     assert chat.reply_texts == ["Atsiprašome, tai gali daryti tik administratoriai."]
@@ -38,9 +36,7 @@ async def test_admin_grants_and_revokes_organizer_with_audit(
     assert all(c.at is not None for c in changes)
 
 
-async def test_admin_grants_moderator_for_a_municipality(
-    harness: BotHarness, db: Database
-) -> None:
+async def test_admin_grants_moderator_for_a_municipality(harness: BotHarness, db: Database) -> None:
     admin = harness.chat(ADMIN_ID, "Admin")
     await admin.send("/moderator_add pag 3004")
     assert admin.reply_texts == ["3004 dabar yra savivaldybės „Pagėgių sav.“ moderatorius."]
@@ -69,7 +65,9 @@ async def test_admin_binds_the_moderators_group(harness: BotHarness, db: Databas
     bound = await db.all(ModeratorChat)
     assert [(b.chat_id, b.bound_by) for b in bound] == [(-100123, ADMIN_ID)]
     await group.send("/bind PAG")
-    assert group.last_text == "Šis pokalbis jau yra savivaldybės „Pagėgių sav.“ moderatorių pokalbis."
+    assert (
+        group.last_text == "Šis pokalbis jau yra savivaldybės „Pagėgių sav.“ moderatorių pokalbis."
+    )
     assert await db.count(RoleChange, RoleChange.action == RoleAction.BIND_CHAT) == 1
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from models import Resident
 from tests.support.db import Database
 from tests.support.harness import BotHarness
-from models import Resident
 from tests.test_onboarding import onboard
 from tests.test_telegram_platform import start_update
 
@@ -69,7 +69,10 @@ async def test_very_long_message_is_answered_and_changes_nothing(
     after = await db.resident(2005)
     assert before is not None and after is not None
     assert (after.municipality_id, after.age_group, after.onboarded_at) == (
-        before.municipality_id, before.age_group, before.onboarded_at)
+        before.municipality_id,
+        before.age_group,
+        before.onboarded_at,
+    )
 
 
 async def test_consent_button_pressed_again_changes_nothing(
@@ -127,7 +130,10 @@ async def test_forged_callback_data_changes_nothing(
     after = await db.resident(2008)
     assert before is not None and after is not None
     assert (after.municipality_id, after.age_group, after.language) == (
-        before.municipality_id, before.age_group, before.language)
+        before.municipality_id,
+        before.age_group,
+        before.language,
+    )
 
 
 async def test_inactive_municipality_cannot_be_chosen(harness: BotHarness, db: Database) -> None:
@@ -185,8 +191,9 @@ async def test_flood_is_slowed_down_politely(
     from tests.support.harness import harness_settings
 
     assert isinstance(local_api, LocalBotAPI)
-    settings = harness_settings(database_url, local_api, "polling", throttle_rate=0.01,
-                                throttle_burst=3)
+    settings = harness_settings(
+        database_url, local_api, "polling", throttle_rate=0.01, throttle_burst=3
+    )
     flood = BotHarness(local_api, settings)
     await flood.start()
     try:

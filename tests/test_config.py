@@ -15,11 +15,29 @@ DALYVAUK = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("TELEGRAM_", "DATABASE_", "WEBHOOK_", "REDIS_", "ACTIVE_", "DEFAULT_LOCALE", "TIMEZONE"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "TELEGRAM_",
+                "DATABASE_",
+                "WEBHOOK_",
+                "REDIS_",
+                "ACTIVE_",
+                "DEFAULT_LOCALE",
+                "TIMEZONE",
+            )
+        )
+    }
     return subprocess.run(
-        [*DALYVAUK, *args], env={**clean, **env}, cwd=cwd, capture_output=True, text=True,
-        timeout=60, check=False,
+        [*DALYVAUK, *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -66,8 +84,10 @@ def test_db_upgrade_creates_the_default_sqlite_database(tmp_path: Path) -> None:
     assert (tmp_path / "dalyvauk.sqlite3").exists()
     current = run_cli(["db", "current"], {}, tmp_path)
     assert "empty database" not in current.stdout
-    assert current.stdout.split("current: ")[1].split(";")[0] == current.stdout.split(
-        "newest: ")[1].strip()
+    assert (
+        current.stdout.split("current: ")[1].split(";")[0]
+        == current.stdout.split("newest: ")[1].strip()
+    )
 
 
 def test_environment_variables_map_to_sections(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,8 +114,12 @@ def test_defaults_are_the_embedded_setup() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("TIMEZONE", "Mars/Olympus"), ("DEFAULT_LOCALE", "ru"), ("WEBHOOK_SECRET", "has space"),
-     ("TELEGRAM_API_BASE", "ftp://x")],
+    [
+        ("TIMEZONE", "Mars/Olympus"),
+        ("DEFAULT_LOCALE", "ru"),
+        ("WEBHOOK_SECRET", "has space"),
+        ("TELEGRAM_API_BASE", "ftp://x"),
+    ],
 )
 def test_bad_values_raise_a_config_error_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str

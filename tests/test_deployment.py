@@ -89,7 +89,9 @@ def test_env_example_lists_only_known_variables() -> None:
     assert "TELEGRAM_BOT_TOKEN" in names
 
 
-def test_env_example_values_are_valid_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_example_values_are_valid_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = tmp_path / ".env"
     env.write_text((ROOT / ".env.example").read_text())
     for name in settings_variables():

@@ -26,8 +26,9 @@ def test_lithuanian_catalog_has_no_empty_or_fuzzy_entry() -> None:
     catalog = read_catalog(LT_PO)
     entries = [m for m in catalog if m.id]
     assert entries
-    empty = [m.id for m in entries if not all(m.string if isinstance(m.string, tuple) else
-                                              [m.string])]
+    empty = [
+        m.id for m in entries if not all(m.string if isinstance(m.string, tuple) else [m.string])
+    ]
     fuzzy = [m.id for m in entries if m.fuzzy]
     assert empty == []
     assert fuzzy == []
@@ -36,24 +37,50 @@ def test_lithuanian_catalog_has_no_empty_or_fuzzy_entry() -> None:
 def test_catalogs_contain_every_string_in_the_code(tmp_path: Path) -> None:
     template = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "__", "-k", "N_", "-k", "_:1,2,3t", "-k", "_:1", "-o", str(template),
-         "bot", "handlers"],
-        check=True, capture_output=True, cwd=LOCALES_DIR.parent,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "__",
+            "-k",
+            "N_",
+            "-k",
+            "_:1,2,3t",
+            "-k",
+            "_:1",
+            "-o",
+            str(template),
+            "bot",
+            "handlers",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=LOCALES_DIR.parent,
     )
     in_code = {m.id for m in read_catalog(template) if m.id}
     for lang in ("lt", "en"):
-        in_catalog = {m.id for m in read_catalog(LOCALES_DIR / lang / "LC_MESSAGES" /
-                                                 "messages.po") if m.id}
+        in_catalog = {
+            m.id for m in read_catalog(LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po") if m.id
+        }
         missing = in_code - in_catalog
         assert not missing, f"{lang}: run `make messages` (pybabel update); missing {missing}"
 
 
 @pytest.mark.parametrize(
     ("count", "expected"),
-    [(1, "1 organizatorius"), (2, "2 organizatoriai"), (10, "10 organizatorių"),
-     (21, "21 organizatorius"), (111, "111 organizatorių"), (22, "22 organizatoriai"),
-     (0, "0 organizatorių")],
+    [
+        (1, "1 organizatorius"),
+        (2, "2 organizatoriai"),
+        (10, "10 organizatorių"),
+        (21, "21 organizatorius"),
+        (111, "111 organizatorių"),
+        (22, "22 organizatoriai"),
+        (0, "0 organizatorių"),
+    ],
 )
 def test_lithuanian_plural_forms(count: int, expected: str) -> None:
     i18n = create_i18n("lt")

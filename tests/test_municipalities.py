@@ -18,17 +18,49 @@ SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "municipa
 def test_lithuanian_alphabet_order() -> None:
     """č, š, ž are letters of their own; ą ę ė į ų ū and y sort with their base letter
     (CLDR's Lithuanian tailoring: &C<č &S<š &Z<ž &I<<y)."""
-    words = ["žalias", "zuikis", "šuo", "sūris", "čia", "cukrus", "ąžuolas", "anas", "yla",
-             "įlanka", "ilgas", "jūra", "ėglė", "eglė", "dūmas", "duona"]
+    words = [
+        "žalias",
+        "zuikis",
+        "šuo",
+        "sūris",
+        "čia",
+        "cukrus",
+        "ąžuolas",
+        "anas",
+        "yla",
+        "įlanka",
+        "ilgas",
+        "jūra",
+        "ėglė",
+        "eglė",
+        "dūmas",
+        "duona",
+    ]
     assert sorted(words, key=lithuanian_sort_key) == [
-        "anas", "ąžuolas", "cukrus", "čia", "dūmas", "duona", "eglė", "ėglė", "yla", "įlanka",
-        "ilgas", "jūra", "sūris", "šuo", "zuikis", "žalias",
+        "anas",
+        "ąžuolas",
+        "cukrus",
+        "čia",
+        "dūmas",
+        "duona",
+        "eglė",
+        "ėglė",
+        "yla",
+        "įlanka",
+        "ilgas",
+        "jūra",
+        "sūris",
+        "šuo",
+        "zuikis",
+        "žalias",
     ]
 
 
 def test_sorting_ignores_case() -> None:
     assert sorted(["Šilalės r.", "skuodo r.", "Tauragės r."], key=lithuanian_sort_key) == [
-        "skuodo r.", "Šilalės r.", "Tauragės r."
+        "skuodo r.",
+        "Šilalės r.",
+        "Tauragės r.",
     ]
 
 

@@ -26,9 +26,7 @@ async def onboard(chat: Chat, municipality: str = "Pagėgių sav.", age: str = "
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
-async def test_new_resident_goes_from_start_to_main_menu(
-    harness: BotHarness, db: Database
-) -> None:
+async def test_new_resident_goes_from_start_to_main_menu(harness: BotHarness, db: Database) -> None:
     chat = harness.chat(1001, "Ona")
 
     await chat.send("/start")
@@ -65,16 +63,19 @@ async def test_new_resident_goes_from_start_to_main_menu(
     assert resident.language == "lt"
 
 
-async def test_only_the_chat_id_is_stored_before_consent(
-    harness: BotHarness, db: Database
-) -> None:
+async def test_only_the_chat_id_is_stored_before_consent(harness: BotHarness, db: Database) -> None:
     chat = harness.chat(1002, "Jonas")
     await chat.send("/start")
     resident = await db.resident(1002)
     assert resident is not None
     assert resident.external_id == "1002"
-    assert (resident.consented_at, resident.municipality_id, resident.age_group,
-            resident.source, resident.onboarded_at) == (None, None, None, None, None)
+    assert (
+        resident.consented_at,
+        resident.municipality_id,
+        resident.age_group,
+        resident.source,
+        resident.onboarded_at,
+    ) == (None, None, None, None, None)
 
 
 async def test_age_group_can_be_skipped(harness: BotHarness, db: Database) -> None:
@@ -196,7 +197,9 @@ async def test_language_switch_changes_the_menu_and_old_buttons_still_work(
     await chat.click("English")
     assert chat.messages[-2].text == "Language: English"
     assert harness.api.reply_keyboard(chat.chat_id) == [
-        ["Polls", "Events"], ["Submit a proposal"], ["My data and settings"]
+        ["Polls", "Events"],
+        ["Submit a proposal"],
+        ["My data and settings"],
     ]
     await chat.send("Apklausos")  # a Lithuanian keyboard from before the switch
     assert chat.last_text.startswith("There are no open polls right now.")

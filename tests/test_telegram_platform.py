@@ -21,7 +21,9 @@ def start_update(update_id: int, user_id: int) -> dict[str, object]:
     return {
         "update_id": update_id,
         "message": {
-            "message_id": 1, "date": 1_790_000_000, "text": "/start",
+            "message_id": 1,
+            "date": 1_790_000_000,
+            "text": "/start",
             "chat": {"id": user_id, "type": "private", "first_name": "Eve"},
             "from": {"id": user_id, "is_bot": False, "first_name": "Eve"},
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],

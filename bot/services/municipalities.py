@@ -78,9 +78,7 @@ async def sync_reference_data(
     if active_codes:
         await session.flush()
         wanted = set(active_codes)
-        await session.execute(
-            update(Municipality).values(is_active=Municipality.code.in_(wanted))
-        )
+        await session.execute(update(Municipality).values(is_active=Municipality.code.in_(wanted)))
     await session.flush()
 
 

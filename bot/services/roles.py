@@ -30,7 +30,9 @@ async def is_moderator(session: AsyncSession, telegram_user_id: int, municipalit
     return await session.get(Moderator, (telegram_user_id, municipality_id)) is not None
 
 
-def _record(session: AsyncSession, actor: int, action: RoleAction, **details: int | str | None) -> None:
+def _record(
+    session: AsyncSession, actor: int, action: RoleAction, **details: int | str | None
+) -> None:
     session.add(RoleChange(actor_telegram_id=actor, action=action, **details))
 
 
@@ -61,8 +63,12 @@ async def grant_moderator(
         Moderator(telegram_user_id=target, municipality_id=municipality.id, granted_by=actor)
     )
     _record(
-        session, actor, RoleAction.GRANT,
-        role=MODERATOR, target_telegram_id=target, municipality_id=municipality.id,
+        session,
+        actor,
+        RoleAction.GRANT,
+        role=MODERATOR,
+        target_telegram_id=target,
+        municipality_id=municipality.id,
     )
     await session.flush()
     return True
@@ -79,8 +85,12 @@ async def revoke_moderator(
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     _record(
-        session, actor, RoleAction.REVOKE,
-        role=MODERATOR, target_telegram_id=target, municipality_id=municipality.id,
+        session,
+        actor,
+        RoleAction.REVOKE,
+        role=MODERATOR,
+        target_telegram_id=target,
+        municipality_id=municipality.id,
     )
     await session.flush()
     return True
@@ -113,9 +123,7 @@ async def bind_moderator_chat(
         await session.delete(current)
     await session.flush()
     session.add(ModeratorChat(municipality_id=municipality.id, chat_id=chat_id, bound_by=actor))
-    _record(
-        session, actor, RoleAction.BIND_CHAT, municipality_id=municipality.id, chat_id=chat_id
-    )
+    _record(session, actor, RoleAction.BIND_CHAT, municipality_id=municipality.id, chat_id=chat_id)
     await session.flush()
     return BindResult(changed=True, previous_municipality_code=previous_code)
 
@@ -147,7 +155,7 @@ class StaffOverview:
 
 async def staff_overview(session: AsyncSession) -> StaffOverview:
     organizer_ids = list(
-        (await session.scalars(select(Organizer.telegram_user_id).order_by(Organizer.granted_at)))
+        await session.scalars(select(Organizer.telegram_user_id).order_by(Organizer.granted_at))
     )
     by_municipality: dict[int, MunicipalityStaff] = {}
     moderator_rows = await session.execute(
@@ -164,7 +172,9 @@ async def staff_overview(session: AsyncSession) -> StaffOverview:
         )
     )
     for chat_id, municipality in chat_rows:
-        by_municipality.setdefault(municipality.id, MunicipalityStaff(municipality)).chat_id = chat_id
+        by_municipality.setdefault(
+            municipality.id, MunicipalityStaff(municipality)
+        ).chat_id = chat_id
     ordered = sorted(
         by_municipality.values(), key=lambda s: lithuanian_sort_key(s.municipality.short_lt)
     )

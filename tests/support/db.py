@@ -31,8 +31,9 @@ class Database:
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where))
-                       or 0)
+            return int(
+                await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+            )
 
     async def all(self, model: Any, *where: Any) -> list[Any]:
         async with self.sessions() as session:

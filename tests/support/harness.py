@@ -64,14 +64,12 @@ class BotHarness:
             await self._wait_for_webhook()
 
     async def _wait_for_first_poll(self) -> None:
-        async with asyncio.timeout(10):
-            while not any(call.method == "getUpdates" for call in self.api.calls):
-                await asyncio.sleep(0.01)
+        await self.api.wait_for(
+            lambda: bool(self.api.calls_for("getUpdates")), 10, description="first getUpdates"
+        )
 
     async def _wait_for_webhook(self) -> None:
-        async with asyncio.timeout(10):
-            while self.api.webhook is None:
-                await asyncio.sleep(0.01)
+        await self.api.wait_for(lambda: self.api.webhook is not None, 10, description="setWebhook")
 
     async def stop(self) -> None:
         assert self.app is not None
@@ -162,9 +160,7 @@ class Chat:
 
     async def press(self, message_id: int, callback_data: str) -> int:
         return await self._act(
-            await self.api.press_button(
-                self.user_id, message_id, callback_data, **self._private()
-            )
+            await self.api.press_button(self.user_id, message_id, callback_data, **self._private())
         )
 
     async def tap_menu(self, label: str) -> int:
@@ -208,8 +204,12 @@ def harness_settings(database_url: str, api: LocalBotAPI, mode: Mode, **extra: A
     port = 0
     if mode == "webhook":
         port = free_port()
-        webhook = {"url": f"http://127.0.0.1:{port}", "secret": WEBHOOK_SECRET,
-                   "listen_host": "127.0.0.1", "listen_port": port}
+        webhook = {
+            "url": f"http://127.0.0.1:{port}",
+            "secret": WEBHOOK_SECRET,
+            "listen_host": "127.0.0.1",
+            "listen_port": port,
+        }
     values: dict[str, Any] = {
         # Tests act faster than people; flood control is tested on its own.
         "throttle_rate": 1000.0,
@@ -218,5 +218,4 @@ def harness_settings(database_url: str, api: LocalBotAPI, mode: Mode, **extra: A
         "webhook": webhook,
     }
     values.update(extra)
-    settings = make_settings(database_url, **values)
-    return settings
+    return make_settings(database_url, **values)

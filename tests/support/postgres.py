@@ -34,7 +34,8 @@ class PostgresServer:
             return
         subprocess.run(
             [*self.pg_ctl, "-D", str(self.data_dir), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
@@ -74,9 +75,21 @@ def start_throwaway() -> tuple[PostgresServer | None, str]:
         prefix = [runuser, "-u", "postgres", "--"]
     data_dir = root / "data"
     init = subprocess.run(
-        [*prefix, initdb, "-D", str(data_dir), "-U", "postgres", "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8"],
-        capture_output=True, text=True, check=False,
+        [
+            *prefix,
+            initdb,
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if init.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
@@ -87,9 +100,21 @@ def start_throwaway() -> tuple[PostgresServer | None, str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     started = subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data_dir), "-o", options, "-l", str(root / "log"), "-w",
-         "start"],
-        capture_output=True, text=True, check=False,
+        [
+            *prefix,
+            pg_ctl,
+            "-D",
+            str(data_dir),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if started.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)

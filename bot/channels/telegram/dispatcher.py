@@ -100,7 +100,9 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n) -> bool:
         logger.info("update %s: the chat has blocked the bot", update.update_id)
         return True
     logger.error(
-        "update %s failed: %s", update.update_id, type(event.exception).__name__,
+        "update %s failed: %s",
+        update.update_id,
+        type(event.exception).__name__,
         exc_info=event.exception,
     )
     chat_id = None
@@ -117,8 +119,9 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n) -> bool:
                 i18n.gettext("Sorry, something went wrong on our side. Please try again."),
             )
     except TelegramAPIError as exc:
-        logger.warning("update %s: could not report the error: %s", update.update_id,
-                       type(exc).__name__)
+        logger.warning(
+            "update %s: could not report the error: %s", update.update_id, type(exc).__name__
+        )
     return True
 
 

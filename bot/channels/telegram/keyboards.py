@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton
-from aiogram.types import ReplyKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -39,7 +43,11 @@ def consent_keyboard(privacy_url: str | None) -> InlineKeyboardMarkup:
     )
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=_("I agree"), callback_data=ConsentCb(action="agree").pack())],
+            [
+                InlineKeyboardButton(
+                    text=_("I agree"), callback_data=ConsentCb(action="agree").pack()
+                )
+            ],
             [details],
         ]
     )
@@ -84,7 +92,10 @@ def municipality_keyboard(
 def age_group_keyboard(purpose: Purpose) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for group in AgeGroup:
-        builder.button(text=age_group_label(group), callback_data=AgeGroupCb(purpose=purpose, group=group.value))
+        builder.button(
+            text=age_group_label(group),
+            callback_data=AgeGroupCb(purpose=purpose, group=group.value),
+        )
     builder.adjust(2)
     builder.row(
         InlineKeyboardButton(

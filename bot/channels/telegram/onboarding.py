@@ -44,8 +44,9 @@ def next_step(resident: Resident | None) -> Step:
     return Step.DONE
 
 
-async def municipality_prompt(session: AsyncSession, locale: str, purpose: Purpose,
-                              page: int = 0) -> dict[str, Any]:
+async def municipality_prompt(
+    session: AsyncSession, locale: str, purpose: Purpose, page: int = 0
+) -> dict[str, Any]:
     active = await municipalities.list_active(session, locale)
     return {
         "text": _("Which municipality do you live in?"),

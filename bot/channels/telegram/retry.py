@@ -70,8 +70,9 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 if attempt == self.max_attempts or exc.retry_after > self.max_retry_after:
                     raise
-                logger.warning("%s: 429, retrying in %s s (attempt %d)", name, exc.retry_after,
-                               attempt)
+                logger.warning(
+                    "%s: 429, retrying in %s s (attempt %d)", name, exc.retry_after, attempt
+                )
                 await asyncio.sleep(exc.retry_after)
             except TelegramEntityTooLarge:
                 raise
@@ -79,8 +80,13 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                 if attempt == self.max_attempts:
                     raise
                 delay = self.backoff(attempt)
-                logger.warning("%s: %s, retrying in %.1f s (attempt %d)", name,
-                               type(exc).__name__, delay, attempt)
+                logger.warning(
+                    "%s: %s, retrying in %.1f s (attempt %d)",
+                    name,
+                    type(exc).__name__,
+                    delay,
+                    attempt,
+                )
                 await asyncio.sleep(delay)
             except TelegramForbiddenError:
                 chat_id = _chat_id(method)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from models import AgeGroup
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
 
@@ -27,7 +27,7 @@ def menu_label(key: str) -> str:
 
 def menu_label_in_every_locale(key: str) -> frozenset[str]:
     """The label as any locale shows it, so a keyboard sent before a language switch works."""
-    i18n = I18n.get_current()
+    i18n = get_i18n()
     msgid = _MENU_LABELS[key]
     return frozenset(i18n.gettext(msgid, locale=loc) for loc in i18n.available_locales) | {msgid}
 
