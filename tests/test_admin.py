@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
 from tests.support.db import Database
 from tests.support.harness import ADMIN_ID, BotHarness
@@ -15,6 +17,7 @@ async def test_non_admin_is_refused_and_nothing_changes(harness: BotHarness, db:
     assert await db.count(RoleChange) == 0
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
 async def test_admin_grants_and_revokes_organizer_with_audit(
     harness: BotHarness, db: Database
 ) -> None:

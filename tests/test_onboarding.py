@@ -127,6 +127,7 @@ async def test_full_privacy_notice_is_one_tap_away(harness: BotHarness) -> None:
     assert "/forget" in chat.last_text
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
 async def test_mydata_sends_everything_stored_as_json(harness: BotHarness) -> None:
     chat = harness.chat(1008)
     await onboard(chat, "Zarasų r.", "65 m. ir vyresni")
@@ -142,6 +143,7 @@ async def test_mydata_sends_everything_stored_as_json(harness: BotHarness) -> No
     assert data["resident"]["consented_at"]
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
 async def test_forget_erases_the_resident_after_confirmation(
     harness: BotHarness, db: Database
 ) -> None:

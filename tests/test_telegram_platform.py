@@ -65,6 +65,7 @@ async def test_polling_asks_only_for_used_update_types(harness: BotHarness) -> N
     )
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
 async def test_429_is_waited_out_and_the_resident_still_gets_the_answer(
     harness: BotHarness,
 ) -> None:
@@ -84,6 +85,7 @@ async def test_server_error_is_retried(harness: BotHarness) -> None:
     assert [c.status for c in harness.api.calls_for("sendMessage")][:2] == [502, 200]
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"], indirect=True)
 async def test_blocked_bot_marks_the_resident_unreachable(
     harness: BotHarness, db: Database
 ) -> None:
@@ -162,3 +164,16 @@ async def test_forbidden_is_reported_and_not_retried(
         await bot.send_message(4100, "Labas")
     assert forbidden == [4100]
     assert len(local_api.calls_for("sendMessage")) == 1
+
+
+async def test_unexpected_error_gets_an_apology_and_rolls_back(
+    harness: BotHarness, db: Database
+) -> None:
+    chat = harness.chat(4006)
+    harness.api.fail_next("sendMessage", 400, "Bad Request: something unexpected")
+    await chat.send("/start")
+    assert chat.reply_texts == ["Atsiprašome, mums įvyko klaida. Pabandykite dar kartą."]
+    assert await db.resident(4006) is None  # the failed update left nothing half-done
+    await chat.send("/start")
+    assert chat.reply_texts[0].startswith("Sveiki, Ona!")
+    assert await db.resident(4006) is not None

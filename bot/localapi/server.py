@@ -619,7 +619,7 @@ class LocalBotAPI:
     async def wait_until_delivered(
         self,
         update_id: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the deadline is part of the public API
+        timeout: float = 5.0,
     ) -> None:
         """Wait until the bot has received ``update_id``.
 
@@ -658,7 +658,7 @@ class LocalBotAPI:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the deadline is part of the public API
+        timeout: float = 5.0,
         *,
         description: str = "condition",
     ) -> None:
@@ -676,7 +676,7 @@ class LocalBotAPI:
         chat_id: int,
         *,
         after_message_id: int = 0,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the deadline is part of the public API
+        timeout: float = 5.0,
     ) -> StoredMessage:
         """Wait for the first bot message in ``chat_id`` with an id above ``after_message_id``."""
 

@@ -293,8 +293,7 @@ class _MarkdownV2Parser:
                 at_line_start = False
                 if self._line_start():
                     continue
-            if char == "\n":
-                at_line_start = True
+            at_line_start = char == "\n"
             if char == "\\" and self._i + 1 < len(src) and 0 < ord(src[self._i + 1]) <= 126:
                 self._emit(src[self._i + 1])
                 self._i += 2

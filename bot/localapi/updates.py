@@ -47,7 +47,7 @@ class Signal:
             await asyncio.wait_for(event.wait(), seconds)
 
 
-@dataclass
+@dataclass(eq=False)
 class PendingUpdate:
     """An update waiting to be confirmed (polling) or acknowledged (webhook)."""
 
