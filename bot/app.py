@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -91,15 +92,32 @@ async def run_polling(app: Application) -> None:
         await app.close()
 
 
-async def run_webhook(app: Application) -> None:
-    settings = app.settings.webhook
-    if not settings.url:
+def check_webhook_settings(settings: Settings) -> None:
+    if not settings.webhook.url:
         raise ConfigError("WEBHOOK_URL: set the public https:// address Telegram should call")
-    if settings.secret is None:
+    if settings.webhook.secret is None:
         raise ConfigError(
             "WEBHOOK_SECRET: set a secret of 1-256 letters, digits, _ or - so that only "
             "Telegram can post updates"
         )
+
+
+async def wait_for_stop_signal() -> None:
+    """Until SIGINT or SIGTERM (what ``docker stop`` sends)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def run_webhook(app: Application) -> None:
+    check_webhook_settings(app.settings)
+    settings = app.settings.webhook
     web_app = create_webhook_app(app.dispatcher, app.bot, settings)
     runner = web.AppRunner(web_app)
     await runner.setup()
@@ -108,7 +126,8 @@ async def run_webhook(app: Application) -> None:
     try:
         await site.start()
         logger.info("webhook server listening on %s:%s", settings.listen_host, settings.listen_port)
-        await asyncio.Event().wait()  # until cancelled (Ctrl+C or SIGTERM)
+        await wait_for_stop_signal()
+        logger.info("stopping")
     finally:
         await runner.cleanup()
         await app.close()

@@ -93,11 +93,12 @@ def run() -> None:
 @cli.command()
 def webhook() -> None:
     """Run the bot as a webhook server (aiohttp) for production behind HTTPS."""
-    from bot.app import create_application, run_webhook
+    from bot.app import check_webhook_settings, create_application, run_webhook
 
     settings = _settings()
     try:
         token = require_token(settings)
+        check_webhook_settings(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
