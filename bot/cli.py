@@ -72,41 +72,35 @@ def main_options(
     """Dalyvauk – a chatbot that brings residents into their municipality's decisions."""
 
 
-@cli.command()
-def run() -> None:
-    """Run the bot with long polling (no public address needed)."""
-    from bot.app import create_application, run_polling
+def _serve(mode: str) -> None:
+    """Check the settings, then build the application and run it until stopped."""
+    from bot.app import check_webhook_settings, create_application, run_polling, run_webhook
 
     settings = _settings()
     try:
         token = require_token(settings)
+        if mode == "webhook":
+            check_webhook_settings(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    serve = run_webhook if mode == "webhook" else run_polling
 
     async def main() -> None:
-        app = await create_application(settings, token)
-        await run_polling(app)
+        await serve(await create_application(settings, token))
 
     _run(main)
+
+
+@cli.command()
+def run() -> None:
+    """Run the bot with long polling (no public address needed)."""
+    _serve("polling")
 
 
 @cli.command()
 def webhook() -> None:
     """Run the bot as a webhook server (aiohttp) for production behind HTTPS."""
-    from bot.app import check_webhook_settings, create_application, run_webhook
-
-    settings = _settings()
-    try:
-        token = require_token(settings)
-        check_webhook_settings(settings)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-    async def main() -> None:
-        app = await create_application(settings, token)
-        await run_webhook(app)
-
-    _run(main)
+    _serve("webhook")
 
 
 @db_cli.command("upgrade")

@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,11 +93,34 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@asynccontextmanager
+async def postgres_database(
+    request: pytest.FixtureRequest, prefix: str, template: str | None
+) -> AsyncIterator[str]:
+    """A new PostgreSQL database (copied from ``template``), dropped afterwards."""
+    server: PostgresServer | None = request.getfixturevalue("postgres_server")
+    if server is None:
+        pytest.skip(f"PostgreSQL not available: {_postgres_skip_reason[0]}")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    conn = await asyncpg.connect(server.admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await conn.close()
+    try:
+        yield with_database(_asyncpg_url(server.admin_url), name)
+    finally:
+        conn = await asyncpg.connect(server.admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 @pytest.fixture
 async def database_url(
-    backend: str,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[str]:
     """A migrated database with the municipalities loaded, new for every test."""
     if backend == "sqlite":
@@ -105,21 +129,8 @@ async def database_url(
         shutil.copy(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    server: PostgresServer | None = request.getfixturevalue("postgres_server")
-    if server is None:
-        pytest.skip(f"PostgreSQL not available: {_postgres_skip_reason[0]}")
-    name = f"dalyvauk_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    finally:
-        await conn.close()
-    yield with_database(_asyncpg_url(server.admin_url), name)
-    conn = await asyncpg.connect(server.admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with postgres_database(request, "dalyvauk_test", TEMPLATE_DB) as url:
+        yield url
 
 
 @pytest.fixture
@@ -130,21 +141,8 @@ async def empty_database_url(
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    server: PostgresServer | None = request.getfixturevalue("postgres_server")
-    if server is None:
-        pytest.skip(f"PostgreSQL not available: {_postgres_skip_reason[0]}")
-    name = f"dalyvauk_empty_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield with_database(_asyncpg_url(server.admin_url), name)
-    conn = await asyncpg.connect(server.admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with postgres_database(request, "dalyvauk_empty", None) as url:
+        yield url
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

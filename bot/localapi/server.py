@@ -1538,6 +1538,19 @@ class LocalBotAPI:
         if message.kind != "text":
             raise ApiError.bad_request("there is no text in the message to edit")
         raw, formatted = self._message_text(params)
+        return self._edit_formatted(message, params, raw, formatted)
+
+    async def _api_edit_message_caption(self, params: Params) -> JSONDict:
+        message = self._editable_message(params)
+        if not message.has_caption_slot:
+            raise ApiError.bad_request("there is no caption in the message to edit")
+        raw, caption = self._caption(params)
+        return self._edit_formatted(message, params, raw, caption)
+
+    def _edit_formatted(
+        self, message: StoredMessage, params: Params, raw: str | None, formatted: FormattedText
+    ) -> JSONDict:
+        """Replace a message's text or caption (and inline keyboard), as Telegram edits do."""
         markup = self._inline_markup(params)
         if (
             formatted.text == message.text
@@ -1547,25 +1560,6 @@ class LocalBotAPI:
             raise ApiError.bad_request(_NOT_MODIFIED)
         message.text = formatted.text
         message.entities = formatted.entities
-        message.html = raw
-        message.parse_mode = params.get_str("parse_mode")
-        message.reply_markup = markup
-        return self._apply_edit(message)
-
-    async def _api_edit_message_caption(self, params: Params) -> JSONDict:
-        message = self._editable_message(params)
-        if not message.has_caption_slot:
-            raise ApiError.bad_request("there is no caption in the message to edit")
-        raw, caption = self._caption(params)
-        markup = self._inline_markup(params)
-        if (
-            caption.text == message.text
-            and caption.entities == message.entities
-            and markup == self._current_inline(message)
-        ):
-            raise ApiError.bad_request(_NOT_MODIFIED)
-        message.text = caption.text
-        message.entities = caption.entities
         message.html = raw
         message.parse_mode = params.get_str("parse_mode")
         message.reply_markup = markup
