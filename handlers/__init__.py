@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, fallback, menu, mydata, onboarding, settings
+from handlers import admin, fallback, membership, menu, mydata, onboarding, settings
 
 
 def get_routers() -> list[Router]:
     # Order matters: specific handlers first, the fallback last.
     return [
         admin.create_router(),
+        membership.create_router(),
         onboarding.create_router(),
         settings.create_router(),
         mydata.create_router(),

@@ -19,10 +19,15 @@ from bot.channels.telegram.callbacks import (
 )
 from bot.channels.telegram.filters import MenuButton, Onboarded
 from bot.channels.telegram.keyboards import language_keyboard, settings_keyboard
-from bot.channels.telegram.onboarding import age_group_prompt, main_menu, municipality_prompt
+from bot.channels.telegram.onboarding import (
+    age_group_prompt,
+    main_menu,
+    municipality_prompt,
+    show_step,
+)
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.channels.telegram.texts import age_group_label, help_text, privacy_full
-from bot.config import SUPPORTED_LOCALES
+from bot.config import SUPPORTED_LOCALES, Settings
 from bot.services import residents
 from models import Resident
 
@@ -52,6 +57,17 @@ async def privacy_command(message: Message) -> None:
 
 async def language_command(message: Message) -> None:
     await message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+
+
+async def finish_onboarding_first(
+    message: Message,
+    resident: Resident | None,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    await message.answer(_("Let us first finish the first steps."))
+    await show_step(message, resident, session, settings, i18n.current_locale)
 
 
 async def municipality_command(message: Message, session: AsyncSession, i18n: I18n) -> None:
@@ -148,6 +164,7 @@ def create_router() -> Router:
     router.message.register(privacy_command, Command("privacy"))
     router.message.register(language_command, Command("language"))
     router.message.register(municipality_command, Command("municipality"), Onboarded())
+    router.message.register(finish_onboarding_first, Command("municipality"))
     router.message.register(settings_menu, MenuButton("settings"), Onboarded())
     router.callback_query.register(settings_language, SettingsCb.filter(F.action == "language"))
     router.callback_query.register(settings_privacy, SettingsCb.filter(F.action == "privacy"))

@@ -218,3 +218,23 @@ async def test_menu_entries_answer_in_lithuanian(harness: BotHarness) -> None:
     assert chat.last_text.startswith("Šiuo metu artėjančių renginių nėra.")
     await chat.send("/help")
     assert chat.last_text.startswith("Kaip naudotis šiuo pokalbių robotu")
+
+
+async def test_municipality_command_before_onboarding_continues_it(harness: BotHarness) -> None:
+    chat = harness.chat(1014)
+    await chat.send("/start")
+    await chat.send("/municipality")
+    assert chat.reply_texts[0] == "Pirmiausia užbaikime pirmuosius žingsnius."
+    assert "Ar sutinkate?" in chat.reply_texts[1]
+
+
+async def test_municipality_command_offers_the_list(harness: BotHarness, db: Database) -> None:
+    chat = harness.chat(1015)
+    await onboard(chat)
+    await chat.send("/municipality")
+    assert chat.last_text == "Kurioje savivaldybėje gyvenate?"
+    await chat.click("Akmenės r.")
+    assert chat.last_text == "Jūsų savivaldybė: Akmenės r."
+    resident = await db.resident(1015)
+    assert resident is not None and resident.municipality is not None
+    assert resident.municipality.code == "AKM"

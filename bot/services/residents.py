@@ -79,13 +79,18 @@ def mark_reachable(resident: Resident) -> None:
     resident.unreachable_at = None
 
 
-async def mark_unreachable(session: AsyncSession, channel: Channel, external_id: str) -> bool:
-    """The platform refused to deliver to this chat (bot blocked, account deleted)."""
-    resident = await find(session, channel, external_id)
-    if resident is None or resident.unreachable_at is not None:
+def mark_unreachable_now(resident: Resident) -> bool:
+    """The resident blocked the bot or the platform refused delivery; False if known already."""
+    if resident.unreachable_at is not None:
         return False
     resident.unreachable_at = utcnow()
     return True
+
+
+async def mark_unreachable(session: AsyncSession, channel: Channel, external_id: str) -> bool:
+    """The platform refused to deliver to this chat (bot blocked, account deleted)."""
+    resident = await find(session, channel, external_id)
+    return resident is not None and mark_unreachable_now(resident)
 
 
 def _iso(value: datetime | None) -> str | None:
