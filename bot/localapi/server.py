@@ -587,6 +587,36 @@ class LocalBotAPI:
         data = self.message(chat.id, message_id).button_data(text)
         return await self.press_button(user_id, message_id, data, chat_id=chat_id)
 
+    async def block_bot(self, user_id: int) -> int:
+        """The user blocks the bot: Telegram sends ``my_chat_member`` (kicked) and every later
+        send to the private chat gets 403."""
+        self.block_chat(user_id)
+        return self._push_member_change(
+            user_id, old={"status": "member"}, new={"status": "kicked", "until_date": 0}
+        )
+
+    async def unblock_bot(self, user_id: int) -> int:
+        """The user unblocks the bot (presses Restart): ``my_chat_member`` (member)."""
+        self.unblock_chat(user_id)
+        return self._push_member_change(
+            user_id, old={"status": "kicked", "until_date": 0}, new={"status": "member"}
+        )
+
+    def _push_member_change(self, user_id: int, *, old: JSONDict, new: JSONDict) -> int:
+        chat = self._user_chat(user_id, None)
+        bot = self._bot_user()
+        return self._push(
+            {
+                "my_chat_member": {
+                    "chat": dict(chat.api),
+                    "from": self._users[user_id],
+                    "date": _now(),
+                    "old_chat_member": {**old, "user": bot},
+                    "new_chat_member": {**new, "user": bot},
+                }
+            }
+        )
+
     async def deliver_raw(self, update: JSONDict) -> int:
         """Deliver an arbitrary update dict as-is (an ``update_id`` is added if missing).
 
