@@ -103,6 +103,29 @@ def webhook() -> None:
     _serve("webhook")
 
 
+@cli.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the sandbox page.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Try the whole bot in your browser: no token, nothing sent to Telegram."""
+    from bot.app import wait_for_stop_signal
+    from bot.sandbox.runner import running_sandbox
+
+    _configure_logging("WARNING")
+
+    async def main() -> None:
+        async with running_sandbox(host, port) as sandbox:
+            typer.echo(f"Dalyvauk sandbox: open {sandbox.url} in your browser (Ctrl+C stops it).")
+            await wait_for_stop_signal()
+        typer.echo("Sandbox stopped.")
+
+    try:
+        _run(main)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port} ({exc.strerror}); try --port 8001") from None
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations and load the municipalities (the bot also does this at start)."""

@@ -11,7 +11,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///dalyvauk.sqlite3"
 TELEGRAM_API_BASE = "https://api.telegram.org"
@@ -141,6 +146,27 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+class _ExplicitSettings(Settings):
+    """Settings from the given values only: no environment, no ``.env``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def explicit_settings(**values: Any) -> Settings:
+    """Settings that ignore the environment: for the sandbox and the tests, which must not
+    pick up a developer's real token or database."""
+    return _ExplicitSettings(**values)
+
+
 class ConfigError(Exception):
     """A configuration problem, phrased for the person running the bot."""
 
@@ -163,7 +189,8 @@ def load_settings(**overrides: Any) -> Settings:
 BOTFATHER_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. Open Telegram, write to @BotFather, send /newbot and "
     "follow the steps; then put the token it gives you in a .env file next to this README "
-    "as TELEGRAM_BOT_TOKEN=123456789:AA... (or export it) and run the command again."
+    "as TELEGRAM_BOT_TOKEN=123456789:AA... (or export it) and run the command again. "
+    "To try the bot without a token, run: dalyvauk demo"
 )
 
 

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from bot.app import prepare_database
-from bot.config import Settings
+from bot.config import Settings, explicit_settings
 from bot.db import create_engine
 from bot.localapi.server import LocalBotAPI
 from tests.support.db import Database
@@ -33,9 +33,7 @@ _postgres_skip_reason: list[str] = []
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for a test: nothing read from the environment or a .env file."""
-    values: dict[str, object] = {"database": {"url": database_url}}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return explicit_settings(database={"url": database_url}, **overrides)
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -186,23 +184,17 @@ async def harness(
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With DALYVAUK_REQUIRE_POSTGRES (CI), a skipped PostgreSQL test fails the run."""
-    if not os.environ.get(REQUIRE_VARIABLE):
-        return
+    """In CI a skipped PostgreSQL test (DALYVAUK_REQUIRE_POSTGRES) or browser test
+    (DALYVAUK_REQUIRE_BROWSER) fails the run: they must really run there."""
+    required = {
+        "PostgreSQL": ("postgresql", os.environ.get(REQUIRE_VARIABLE)),
+        "browser": ("test_sandbox_browser", os.environ.get("DALYVAUK_REQUIRE_BROWSER")),
+    }
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = [
-        r.nodeid
-        for r in (reporter.stats.get("skipped", []) if reporter else [])
-        if "postgresql" in r.nodeid
-    ]
-    if skipped:
-        if reporter:
-            reporter.write_line(f"FAILED: {len(skipped)} PostgreSQL tests were skipped", red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.close()
+    skipped = [r.nodeid for r in (reporter.stats.get("skipped", []) if reporter else [])]
+    for what, (marker, is_required) in required.items():
+        missed = [nodeid for nodeid in skipped if marker in nodeid]
+        if is_required and missed:
+            if reporter:
+                reporter.write_line(f"FAILED: {len(missed)} {what} tests were skipped", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -51,7 +51,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert command in ci.splitlines()
 
 
+def test_readme_first_command_starts_the_sandbox() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_section = readme.split("\n## ", 2)[1]
+    assert first_section.startswith("Try it: the sandbox")
+    command = readme_command("Try it: the sandbox")
+    assert "pip install" in command
+    assert command.endswith("dalyvauk demo")
+
+
 def test_readme_run_command_installs_and_runs_the_bot() -> None:
-    command = readme_command("Run the bot")
+    command = readme_command("Run the bot on Telegram")
     assert "pip install" in command
     assert command.endswith("dalyvauk run")

@@ -46,6 +46,7 @@ def test_run_without_token_explains_how_to_get_one(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
     assert "@BotFather" in result.stderr
+    assert "dalyvauk demo" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -701,6 +701,22 @@ class LocalBotAPI:
                 raise TimeoutError(f"{description} not met within {timeout:g}s")
             await self._signal.wait(min(remaining, 0.1))
 
+    @property
+    def version(self) -> int:
+        """A counter that grows with every change of the emulator's state."""
+        return self._signal.version
+
+    async def wait_changed(self, since: int, timeout: float = 25.0) -> int:
+        """Wait until :attr:`version` is past ``since`` (or ``timeout``); return the version."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._signal.version <= since:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await self._signal.wait(remaining)
+        return self._signal.version
+
     async def wait_for_bot_message(
         self,
         chat_id: int,

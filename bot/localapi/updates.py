@@ -34,9 +34,11 @@ class Signal:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.version = 0
 
     def notify(self) -> None:
-        """Wake all current waiters."""
+        """Wake all current waiters (and count the change)."""
+        self.version += 1
         self._event.set()
         self._event = asyncio.Event()
 

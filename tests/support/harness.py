@@ -7,8 +7,6 @@ through :class:`Chat` and read what the bot sent back.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +16,7 @@ from aiohttp import web
 from bot.app import Application, create_application
 from bot.channels.telegram.webhook import create_webhook_app
 from bot.config import Settings
+from bot.localapi.bot_runner import PollingBot, wait_handled
 from bot.localapi.server import LocalBotAPI, StoredMessage
 
 Mode = Literal["polling", "webhook"]
@@ -37,7 +36,7 @@ class BotHarness:
     settings: Settings
     mode: Mode = "polling"
     app: Application | None = None
-    _polling: asyncio.Task[None] | None = None
+    _polling: PollingBot | None = None
     _runner: web.AppRunner | None = None
     webhook_port: int = 0
     _groups: set[int] = field(default_factory=set)
@@ -45,16 +44,8 @@ class BotHarness:
     async def start(self) -> None:
         self.app = await create_application(self.settings, self.api.token)
         if self.mode == "polling":
-            dp = self.app.dispatcher
-            self._polling = asyncio.create_task(
-                dp.start_polling(
-                    self.app.bot,
-                    allowed_updates=dp.resolve_used_update_types(),
-                    handle_signals=False,
-                    close_bot_session=False,
-                )
-            )
-            await self._wait_for_first_poll()
+            self._polling = PollingBot(self.api, self.app)
+            await self._polling.start()
         else:
             web_app = create_webhook_app(self.app.dispatcher, self.app.bot, self.settings.webhook)
             self._runner = web.AppRunner(web_app)
@@ -63,21 +54,13 @@ class BotHarness:
             await site.start()
             await self._wait_for_webhook()
 
-    async def _wait_for_first_poll(self) -> None:
-        await self.api.wait_for(
-            lambda: bool(self.api.calls_for("getUpdates")), 10, description="first getUpdates"
-        )
-
     async def _wait_for_webhook(self) -> None:
         await self.api.wait_for(lambda: self.api.webhook is not None, 10, description="setWebhook")
 
     async def stop(self) -> None:
         assert self.app is not None
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.app.dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._polling, 10)
+            await self._polling.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.app.close()
@@ -93,8 +76,7 @@ class BotHarness:
     async def handled(self, update_id: int, times: int = 1) -> None:
         """Wait until the bot has received and finished handling the update."""
         assert self.app is not None
-        await self.api.wait_until_delivered(update_id, timeout=10)
-        await self.app.dispatcher.inflight.wait_finished(update_id, times=times, timeout=10)
+        await wait_handled(self.api, self.app.dispatcher, update_id, times)
 
     def chat(self, user_id: int = 1001, first_name: str = "Ona", **user: Any) -> Chat:
         self.api.add_user(user_id, first_name, **user)

@@ -1,0 +1,57 @@
+"""Who lives in the sandbox: demo residents, a moderator, an organizer, and their chats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.localapi.server import LocalBotAPI
+from bot.services import municipalities, roles
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    user_id: int
+    name: str
+    label: str
+    role: str  # resident, moderator, organizer
+
+
+RESIDENTS = (
+    Persona(7001, "Ona", "Ona – gyventoja", "resident"),
+    Persona(7002, "Jonas", "Jonas – gyventojas", "resident"),
+    Persona(7003, "Aldona", "Aldona – gyventoja", "resident"),
+    Persona(7004, "Petras", "Petras – gyventojas", "resident"),
+)
+MODERATOR = Persona(7101, "Rasa", "Rasa – moderatorė", "moderator")
+ORGANIZER = Persona(7201, "Tomas", "Tomas – organizatorius", "organizer")
+PERSONAS = (*RESIDENTS, MODERATOR, ORGANIZER)
+
+DEMO_MUNICIPALITY = "PAG"
+MODERATORS_CHAT_ID = -1001000000001
+MODERATORS_CHAT_TITLE = "Pagėgių sav. moderatoriai"
+
+
+def partner_municipality_codes() -> list[str]:
+    """The founding programme's partner municipalities (those with partners in the list)."""
+    return [row.code for row in municipalities.read_reference() if row.partners]
+
+
+def populate_chats(api: LocalBotAPI) -> None:
+    """The people and the moderators' group as the local Bot API knows them."""
+    for persona in PERSONAS:
+        api.add_user(persona.user_id, persona.name)
+    api.add_group(
+        MODERATORS_CHAT_ID, MODERATORS_CHAT_TITLE, admin_ids=[MODERATOR.user_id, ORGANIZER.user_id]
+    )
+
+
+async def seed_roles(session: AsyncSession) -> None:
+    """The organizer (also the sandbox's admin) and the demo municipality's moderators' chat."""
+    municipality = await municipalities.get_by_code(session, DEMO_MUNICIPALITY)
+    assert municipality is not None
+    actor = ORGANIZER.user_id
+    await roles.grant_organizer(session, actor, ORGANIZER.user_id)
+    await roles.grant_moderator(session, actor, MODERATOR.user_id, municipality)
+    await roles.bind_moderator_chat(session, actor, municipality, MODERATORS_CHAT_ID)
