@@ -198,3 +198,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if reporter:
                 reporter.write_line(f"FAILED: {len(missed)} {what} tests were skipped", red=True)
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.close()
