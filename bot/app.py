@@ -15,12 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import migrations
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
 from bot.channels.telegram.middlewares import UnreachableResidents
+from bot.channels.telegram.progress import ProgressReporter
+from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import create_webhook_app
 from bot.config import ConfigError, Settings
 from bot.db import create_engine, create_session_factory
+from bot.delivery.engine import DeliveryEngine
 from bot.i18n import CatalogI18n, create_i18n
 from bot.scheduler import create_scheduler
 from bot.services import municipalities
+from bot.services.quiet_hours import QuietHours
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,15 @@ class Application:
     bot: Bot
     dispatcher: DalyvaukDispatcher
     scheduler: AsyncIOScheduler
+    delivery: DeliveryEngine
+    delivery_bot: Bot
     _closed: bool = field(default=False, repr=False)
+
+    def start_background_work(self) -> None:
+        """Timed jobs and the delivery engine (bulk sending)."""
+        if not self.scheduler.running:
+            self.scheduler.start()
+        self.delivery.start()
 
     async def close(self) -> None:
         if self._closed:
@@ -42,8 +54,10 @@ class Application:
         self._closed = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.delivery.stop()
         await self.dispatcher.inflight.wait_idle(timeout=30)
         await self.bot.session.close()
+        await self.delivery_bot.session.close()
         await self.engine.dispose()
 
 
@@ -73,14 +87,25 @@ async def create_application(settings: Settings, token: str) -> Application:
     session_factory = create_session_factory(engine)
     i18n = create_i18n(settings.default_locale)
     unreachable = UnreachableResidents(session_factory)
-    dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable)
     bot = create_bot(token, settings, unreachable)
+    delivery_bot = create_bot(token, settings, unreachable, retries=False)
+    delivery = DeliveryEngine(
+        engine,
+        session_factory,
+        TelegramSender(delivery_bot, paid_broadcast=settings.delivery.paid_broadcast),
+        settings.delivery,
+        QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz),
+        on_progress=ProgressReporter(bot, i18n, settings).report,
+    )
+    dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
     scheduler = create_scheduler(session_factory)
-    return Application(settings, engine, session_factory, i18n, bot, dispatcher, scheduler)
+    return Application(
+        settings, engine, session_factory, i18n, bot, dispatcher, scheduler, delivery, delivery_bot
+    )
 
 
 async def run_polling(app: Application) -> None:
-    app.scheduler.start()
+    app.start_background_work()
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
@@ -122,7 +147,7 @@ async def run_webhook(app: Application) -> None:
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-    app.scheduler.start()
+    app.start_background_work()
     try:
         await site.start()
         logger.info("webhook server listening on %s:%s", settings.listen_host, settings.listen_port)

@@ -6,11 +6,19 @@ Variables are grouped by their first word: ``TELEGRAM_BOT_TOKEN`` is ``telegram.
 
 from __future__ import annotations
 
+from datetime import time
 from functools import cached_property
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -92,6 +100,26 @@ class WebhookSettings(BaseModel):
         return value
 
 
+class DeliverySettings(BaseModel):
+    """Bulk sending (announcements, later poll invitations and reminders)."""
+
+    rate_per_second: float = Field(default=30.0, gt=0, le=1000)
+    paid_broadcast: bool = False  # Telegram's allow_paid_broadcast: up to 1000 messages/s
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    progress_interval: float = Field(default=3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _free_limit(self) -> DeliverySettings:
+        if self.rate_per_second > 30 and not self.paid_broadcast:
+            raise ValueError(
+                "DELIVERY_RATE_PER_SECOND above 30 needs DELIVERY_PAID_BROADCAST=true "
+                "(Telegram's paid broadcasts)"
+            )
+        return self
+
+
 class RedisSettings(BaseModel):
     url: str | None = None
 
@@ -110,10 +138,13 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     timezone: str = "Europe/Vilnius"
     default_locale: str = "lt"
     active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)
     privacy_url: str | None = None
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
     throttle_rate: float = Field(default=2.0, gt=0)
     throttle_burst: int = Field(default=12, ge=1)
     log_level: str = "INFO"
@@ -183,7 +214,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{env_name(first['loc'])}: {message}") from None
+        variable = env_name(first["loc"])
+        if message.startswith(variable):  # a check across fields names its own variable
+            raise ConfigError(message) from None
+        raise ConfigError(f"{variable}: {message}") from None
 
 
 BOTFATHER_HELP = (

@@ -1,6 +1,13 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.base import Base, UTCDateTime, utcnow
+from models.delivery import (
+    Broadcast,
+    BroadcastStatus,
+    MessageCategory,
+    OutboxMessage,
+    OutboxStatus,
+)
 from models.municipality import Municipality
 from models.resident import AgeGroup, Channel, Resident
 from models.roles import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
@@ -9,12 +16,17 @@ from models.runtime import FsmRecord, ProcessedUpdate
 __all__ = [
     "AgeGroup",
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
     "Channel",
     "FsmRecord",
+    "MessageCategory",
     "Moderator",
     "ModeratorChat",
     "Municipality",
     "Organizer",
+    "OutboxMessage",
+    "OutboxStatus",
     "ProcessedUpdate",
     "Resident",
     "RoleAction",

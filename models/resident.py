@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
@@ -49,6 +49,11 @@ class Resident(Base):
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Which kinds of bulk messages the resident wants (Nustatymai); muted stops them all.
+    wants_announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    wants_polls: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    wants_events: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

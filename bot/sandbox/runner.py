@@ -56,6 +56,7 @@ async def running_sandbox(
                 populate_chats(api)
                 bot = PollingBot(api, app)
                 await bot.start()
+                app.start_background_work()
                 runner = web.AppRunner(create_sandbox_app(Sandbox(api, bot, settings.tz)))
                 await runner.setup()
                 try:

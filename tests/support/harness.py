@@ -43,6 +43,7 @@ class BotHarness:
 
     async def start(self) -> None:
         self.app = await create_application(self.settings, self.api.token)
+        self.app.start_background_work()
         if self.mode == "polling":
             self._polling = PollingBot(self.api, self.app)
             await self._polling.start()

@@ -29,6 +29,7 @@ from bot.channels.telegram.middlewares import (
 from bot.channels.telegram.retry import RetryRequestMiddleware
 from bot.channels.telegram.texts import N_
 from bot.config import SUPPORTED_LOCALES, Settings
+from bot.delivery.engine import DeliveryEngine
 from handlers import get_routers
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,13 @@ class DalyvaukDispatcher(Dispatcher):
             await self.inflight.finished(update.update_id)
 
 
-def create_bot(token: str, settings: Settings, unreachable: UnreachableResidents) -> Bot:
+def create_bot(
+    token: str, settings: Settings, unreachable: UnreachableResidents, *, retries: bool = True
+) -> Bot:
+    """The bot; ``retries=False`` for the delivery engine, which schedules its own retries."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
-    session.middleware(RetryRequestMiddleware(on_forbidden=unreachable))
+    attempts = 5 if retries else 1
+    session.middleware(RetryRequestMiddleware(max_attempts=attempts, on_forbidden=unreachable))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -71,6 +76,7 @@ def create_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     unreachable: UnreachableResidents,
+    delivery: DeliveryEngine,
 ) -> DalyvaukDispatcher:
     storage, isolation = _fsm_backend(settings, session_factory)
     dp = DalyvaukDispatcher(
@@ -80,6 +86,7 @@ def create_dispatcher(
         settings=settings,
         session_factory=session_factory,
         i18n=i18n,
+        delivery=delivery,
     )
     dp.update.outer_middleware(DatabaseSessionMiddleware(session_factory, unreachable))
     dp.update.outer_middleware(ResidentMiddleware(settings.telegram.admin_ids))

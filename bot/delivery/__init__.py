@@ -1,0 +1,1 @@
+"""The one delivery engine every bulk message goes through (see engine.py)."""

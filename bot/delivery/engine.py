@@ -1,0 +1,417 @@
+"""The delivery engine: persisted outbox → platform, at the platform's limits, through crashes.
+
+How it works
+------------
+* A broadcast that is due is expanded into ``outbox`` rows (one per recipient) in one
+  INSERT … SELECT before anything is sent (``bot.services.broadcasts.start``).
+* One sender per database sends. On PostgreSQL it is elected with an advisory lock held on
+  its own connection, so several bot processes can share a database: the others wait and
+  take over if it dies. Rows are claimed with ``FOR UPDATE SKIP LOCKED``. On SQLite one
+  process sends.
+* A claimed row is marked ``sending`` and committed before its send; the outcome (message
+  id, failure, blocked) is committed right after the platform answers. After a crash the
+  next sender puts ``sending`` rows back to ``pending``: nobody is lost, and a resident
+  can get a message twice only if the process died between the platform accepting it and
+  our record of it — at most ``concurrency`` messages per crash.
+* Sends are paced evenly under the platform's overall rate and at most one per second per
+  chat. A 429 pauses all sending for ``retry_after``; 5xx and network errors are retried
+  later with exponential backoff, up to ``max_attempts``; 403 marks the resident
+  unreachable and is not retried; other refusals are recorded as failed with the reason.
+* Non-urgent broadcasts wait while quiet hours last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import DeliverySettings
+from bot.delivery.ratelimit import SendPacer
+from bot.services import broadcasts
+from bot.services.broadcasts import Progress
+from bot.services.quiet_hours import QuietHours
+from models import Broadcast, OutboxMessage, OutboxStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+# Pace a little under the limit so timing jitter never puts a 1-second window over it.
+RATE_SAFETY = 0.97
+ADVISORY_LOCK_KEY = 0x44414C59  # "DALY"
+IDLE_POLL_SECONDS = 1.0
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 300.0
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the resident blocked the bot
+    FAILED = "failed"  # refused for good (400 …)
+    RETRY = "retry"  # 5xx or network: try again later
+    RATE_LIMITED = "rate_limited"  # 429
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    message_id: int | None = None
+    retry_after: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What a broadcast sends; loaded once per broadcast."""
+
+    broadcast_id: int
+    text: str
+    photo_file_id: str | None
+    button_text: str | None
+    button_url: str | None
+
+
+class Sender(Protocol):
+    """A channel's way of sending one message (Telegram now, Messenger later)."""
+
+    async def send(self, content: Content, chat_id: str) -> SendResult: ...
+
+
+ProgressCallback = Callable[[Broadcast, Progress], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    broadcast_id: int
+    chat_id: str
+    attempts: int
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        settings: DeliverySettings,
+        quiet_hours: QuietHours,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sessions = session_factory
+        self.sender = sender
+        self.settings = settings
+        self.quiet_hours = quiet_hours
+        self.on_progress = on_progress
+        self.pacer = SendPacer(settings.rate_per_second * RATE_SAFETY)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._contents: dict[int, Content] = {}
+        self._last_report: dict[int, float] = {}
+        self.is_leader = False
+
+    # -- life cycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="delivery-engine")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Something is due now (a broadcast was created): don't wait for the next tick."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                async with self._leadership() as leader:
+                    if not leader:
+                        await self._sleep(2.0)
+                        continue
+                    await self._recover()
+                    while not self._stopping:
+                        await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("delivery engine error; restarting in 2 s")
+                await self._sleep(2.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        self._wake.clear()
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self) -> AsyncIterator[bool]:
+        """Hold the sender role; on SQLite this process always has it."""
+        if self.engine.dialect.name != "postgresql":
+            self.is_leader = True
+            try:
+                yield True
+            finally:
+                self.is_leader = False
+            return
+        async with self.engine.connect() as conn:
+            got = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
+            await conn.commit()
+            if not got:
+                yield False
+                return
+            self.is_leader = True
+            watchdog = asyncio.create_task(self._watch_lock(conn))
+            try:
+                yield True
+            finally:
+                self.is_leader = False
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await watchdog
+                with contextlib.suppress(Exception):
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
+                    await conn.commit()
+
+    async def _watch_lock(self, conn: AsyncConnection) -> None:
+        """If the lock's connection dies, the lock is gone: stop sending at once."""
+        while True:
+            await asyncio.sleep(5)
+            try:
+                await conn.execute(text("SELECT 1"))
+                await conn.commit()
+            except Exception:
+                logger.error("lost the delivery lock's connection; stepping down")
+                current = asyncio.current_task()
+                if self._task is not None and self._task is not current:
+                    self._task.cancel()
+                return
+
+    async def _recover(self) -> None:
+        """Rows left ``sending`` by a sender that died go back to the queue."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.PENDING, claimed_at=None)
+            )
+        recovered = int(result.rowcount)  # type: ignore[attr-defined]
+        if recovered:
+            logger.warning("recovered %d outbox rows left in flight by a stopped sender", recovered)
+
+    # -- one round -------------------------------------------------------------------
+    async def tick(self) -> int:
+        """Start due broadcasts, then send one batch; returns how many were handled."""
+        await self.start_due_broadcasts()
+        batch = await self.claim(self.settings.batch_size)
+        if not batch:
+            await self.report_progress(force=False)
+            await self._sleep(IDLE_POLL_SECONDS)
+            return 0
+        queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        for row in batch:
+            queue.put_nowait(row)
+        workers = [
+            asyncio.create_task(self._worker(queue))
+            for _ in range(min(self.settings.concurrency, len(batch)))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            leftover = []
+            while not queue.empty():
+                leftover.append(queue.get_nowait().id)
+            if leftover:
+                await self._release(leftover)
+        await self.report_progress(force=False)
+        return len(batch)
+
+    async def start_due_broadcasts(self) -> None:
+        async with self.sessions() as session, session.begin():
+            due = await broadcasts.due(session)
+        for broadcast_id in due:
+            async with self.sessions() as session, session.begin():
+                total = await broadcasts.start(session, broadcast_id)
+            if total is not None:
+                logger.info("broadcast %s started: %d recipients", broadcast_id, total)
+                await self.report_progress(force=True, broadcast_id=broadcast_id)
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        now = utcnow()
+        due = select(OutboxMessage.id).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+        )
+        if self.quiet_hours.contains(now):
+            urgent = select(Broadcast.id).where(Broadcast.urgent.is_(True))
+            due = due.where(OutboxMessage.broadcast_id.in_(urgent))
+        due = due.order_by(OutboxMessage.id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                    .values(status=OutboxStatus.SENDING, claimed_at=now)
+                    .returning(
+                        OutboxMessage.id,
+                        OutboxMessage.broadcast_id,
+                        OutboxMessage.chat_id,
+                        OutboxMessage.attempts,
+                    )
+                )
+            ).all()
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+    async def _release(self, ids: list[int]) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=OutboxStatus.PENDING, claimed_at=None)
+            )
+
+    async def _content(self, broadcast_id: int) -> Content:
+        content = self._contents.get(broadcast_id)
+        if content is None:
+            async with self.sessions() as session:
+                broadcast = await session.get(Broadcast, broadcast_id)
+            assert broadcast is not None
+            content = Content(
+                broadcast.id,
+                broadcast.text,
+                broadcast.photo_file_id,
+                broadcast.button_text,
+                broadcast.button_url,
+            )
+            self._contents[broadcast_id] = content
+        return content
+
+    async def _worker(self, queue: asyncio.Queue[Claimed]) -> None:
+        while not queue.empty():
+            row = queue.get_nowait()
+            wait = self.pacer.chat_ready_in(row.chat_id)
+            if wait > 0:  # this chat got a message less than a second ago
+                await self._record(row, SendResult(Outcome.RETRY), delay=wait)
+                continue
+            await self.pacer.acquire(row.chat_id)
+            content = await self._content(row.broadcast_id)
+            try:
+                result = await self.sender.send(content, row.chat_id)
+            except Exception as exc:  # never lose the row to an unexpected error
+                logger.exception("outbox %s: unexpected send error", row.id)
+                result = SendResult(Outcome.RETRY, error=type(exc).__name__)
+            if result.outcome is Outcome.RATE_LIMITED:
+                self.pacer.pause(result.retry_after or 1.0)
+                logger.warning("429 from the platform: pausing %s s", result.retry_after)
+            await self._record(row, result)
+
+    async def _record(self, row: Claimed, result: SendResult, delay: float | None = None) -> None:
+        now = utcnow()
+        values: dict[str, object]
+        if result.outcome is Outcome.SENT:
+            values = {
+                "status": OutboxStatus.SENT,
+                "sent_at": now,
+                "platform_message_id": result.message_id,
+                "error": None,
+            }
+        elif result.outcome is Outcome.BLOCKED:
+            values = {"status": OutboxStatus.BLOCKED, "error": result.error}
+        elif result.outcome is Outcome.FAILED:
+            values = {"status": OutboxStatus.FAILED, "error": (result.error or "")[:255]}
+        elif result.outcome is Outcome.RATE_LIMITED:
+            # Not the row's fault: back to the queue without using an attempt.
+            values = {
+                "status": OutboxStatus.PENDING,
+                "claimed_at": None,
+                "not_before": now + timedelta(seconds=result.retry_after or 1.0),
+            }
+        elif delay is not None:
+            values = {
+                "status": OutboxStatus.PENDING,
+                "claimed_at": None,
+                "not_before": now + timedelta(seconds=delay),
+            }
+        elif row.attempts + 1 >= self.settings.max_attempts:
+            values = {
+                "status": OutboxStatus.FAILED,
+                "attempts": row.attempts + 1,
+                "error": (result.error or "gave up after retries")[:255],
+            }
+        else:
+            backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**row.attempts)
+            values = {
+                "status": OutboxStatus.PENDING,
+                "claimed_at": None,
+                "attempts": row.attempts + 1,
+                "error": (result.error or "")[:255],
+                "not_before": now + timedelta(seconds=backoff),
+            }
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+            )
+
+    # -- progress --------------------------------------------------------------------
+    async def report_progress(self, *, force: bool, broadcast_id: int | None = None) -> None:
+        """Tell the organizer how a sending broadcast goes (at most every few seconds)."""
+        async with self.sessions() as session:
+            query = select(Broadcast.id).where(
+                or_(Broadcast.status == "sending", Broadcast.id == broadcast_id)
+            )
+            sending = list(await session.scalars(query))
+        for bid in sending:
+            now = time.monotonic()
+            if not force and now - self._last_report.get(bid, 0.0) < (
+                self.settings.progress_interval
+            ):
+                continue
+            async with self.sessions() as session, session.begin():
+                just_finished = await broadcasts.finish_if_complete(session, bid)
+            if (
+                not force
+                and not just_finished
+                and now - self._last_report.get(bid, 0.0) < (self.settings.progress_interval)
+            ):
+                continue
+            self._last_report[bid] = now
+            async with self.sessions() as session:
+                progress = await broadcasts.progress(session, bid)
+                broadcast = await session.get(Broadcast, bid)
+            if just_finished:
+                self._contents.pop(bid, None)
+                self._last_report.pop(bid, None)
+                logger.info(
+                    "broadcast %s finished: %d sent, %d failed, %d blocked",
+                    bid,
+                    progress.sent,
+                    progress.failed,
+                    progress.blocked,
+                )
+            if self.on_progress is not None and broadcast is not None:
+                try:
+                    await self.on_progress(broadcast, progress)
+                except Exception:
+                    logger.exception("broadcast %s: progress report failed", bid)
