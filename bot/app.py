@@ -117,6 +117,16 @@ async def run_polling(app: Application) -> None:
         await app.close()
 
 
+async def run_delivery_only(app: Application) -> None:
+    """Only the delivery engine and timed jobs, for a process that sends but takes no updates
+    (e.g. next to webhook processes; with PostgreSQL one of them is elected to send)."""
+    app.start_background_work()
+    try:
+        await wait_for_stop_signal()
+    finally:
+        await app.close()
+
+
 def check_webhook_settings(settings: Settings) -> None:
     if not settings.webhook.url:
         raise ConfigError("WEBHOOK_URL: set the public https:// address Telegram should call")

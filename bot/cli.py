@@ -74,7 +74,13 @@ def main_options(
 
 def _serve(mode: str) -> None:
     """Check the settings, then build the application and run it until stopped."""
-    from bot.app import check_webhook_settings, create_application, run_polling, run_webhook
+    from bot.app import (
+        check_webhook_settings,
+        create_application,
+        run_delivery_only,
+        run_polling,
+        run_webhook,
+    )
 
     settings = _settings()
     try:
@@ -83,7 +89,7 @@ def _serve(mode: str) -> None:
             check_webhook_settings(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    serve = run_webhook if mode == "webhook" else run_polling
+    serve = {"webhook": run_webhook, "polling": run_polling, "delivery": run_delivery_only}[mode]
 
     async def main() -> None:
         await serve(await create_application(settings, token))
@@ -101,6 +107,12 @@ def run() -> None:
 def webhook() -> None:
     """Run the bot as a webhook server (aiohttp) for production behind HTTPS."""
     _serve("webhook")
+
+
+@cli.command()
+def deliver() -> None:
+    """Only send queued messages (announcements…), without taking updates."""
+    _serve("delivery")
 
 
 @cli.command()

@@ -109,6 +109,7 @@ class DeliverySettings(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=20)
     batch_size: int = Field(default=100, ge=1, le=1000)
     progress_interval: float = Field(default=3.0, gt=0)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _free_limit(self) -> DeliverySettings:

@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 RATE_SAFETY = 0.97
 ADVISORY_LOCK_KEY = 0x44414C59  # "DALY"
 IDLE_POLL_SECONDS = 1.0
-RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
 
 
@@ -361,7 +360,7 @@ class DeliveryEngine:
                 "error": (result.error or "gave up after retries")[:255],
             }
         else:
-            backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**row.attempts)
+            backoff = min(RETRY_MAX_SECONDS, self.settings.retry_base_seconds * 2**row.attempts)
             values = {
                 "status": OutboxStatus.PENDING,
                 "claimed_at": None,

@@ -226,17 +226,12 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     """Counts by outcome, from an indexed aggregate (never by loading rows)."""
     broadcast = await session.get(Broadcast, broadcast_id)
     assert broadcast is not None
-    counts = dict(
-        (
-            await session.execute(
-                select(OutboxMessage.status, func.count())
-                .where(OutboxMessage.broadcast_id == broadcast_id)
-                .group_by(OutboxMessage.status)
-            )
-        )
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id == broadcast_id)
+        .group_by(OutboxMessage.status)
     )
+    counts: dict[OutboxStatus, int] = {status: count for status, count in rows}  # noqa: C416
     return Progress(
         broadcast_id=broadcast_id,
         total=broadcast.total,
