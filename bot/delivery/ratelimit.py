@@ -35,6 +35,10 @@ class SendPacer:
         gap = self.group_gap if chat_id.startswith("-") else self.per_chat_gap
         return max(0.0, last + gap - time.monotonic())
 
+    @property
+    def remembered_chats(self) -> int:
+        return len(self._last_by_chat)
+
     def pause(self, seconds: float) -> None:
         """Stop every send for ``seconds`` (the platform answered 429)."""
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -47,7 +51,9 @@ class SendPacer:
             self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
-        self._last_by_chat[chat_id] = time.monotonic()
+        sent = time.monotonic()
+        self._last_by_chat[chat_id] = sent
         self._last_by_chat.move_to_end(chat_id)
-        while len(self._last_by_chat) > self._remembered:
+        horizon = sent - max(self.per_chat_gap, self.group_gap)
+        while self._last_by_chat and next(iter(self._last_by_chat.values())) < horizon:
             self._last_by_chat.popitem(last=False)
