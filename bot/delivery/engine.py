@@ -40,7 +40,7 @@ from bot.delivery.ratelimit import SendPacer
 from bot.services import broadcasts
 from bot.services.broadcasts import Progress
 from bot.services.quiet_hours import QuietHours
-from models import Broadcast, OutboxMessage, OutboxStatus, utcnow
+from models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -378,22 +378,17 @@ class DeliveryEngine:
         """Tell the organizer how a sending broadcast goes (at most every few seconds)."""
         async with self.sessions() as session:
             query = select(Broadcast.id).where(
-                or_(Broadcast.status == "sending", Broadcast.id == broadcast_id)
+                or_(Broadcast.status == BroadcastStatus.SENDING, Broadcast.id == broadcast_id)
             )
             sending = list(await session.scalars(query))
         for bid in sending:
-            now = time.monotonic()
-            if not force and now - self._last_report.get(bid, 0.0) < (
-                self.settings.progress_interval
-            ):
-                continue
             async with self.sessions() as session, session.begin():
                 just_finished = await broadcasts.finish_if_complete(session, bid)
-            if (
-                not force
-                and not just_finished
-                and now - self._last_report.get(bid, 0.0) < (self.settings.progress_interval)
-            ):
+            now = time.monotonic()
+            interval_passed = (
+                now - self._last_report.get(bid, 0.0) >= self.settings.progress_interval
+            )
+            if not (force or just_finished or interval_passed):
                 continue
             self._last_report[bid] = now
             async with self.sessions() as session:
