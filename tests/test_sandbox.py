@@ -85,6 +85,12 @@ async def test_demo_data_is_seeded(sandbox: RunningSandbox) -> None:
         assert len(list(await session.scalars(select(Moderator)))) == 1
         chats = list(await session.scalars(select(ModeratorChat)))
         assert [c.chat_id for c in chats] == [MODERATORS_CHAT_ID]
+        onboarded = list(
+            await session.scalars(
+                select(Resident.external_id).where(Resident.onboarded_at.is_not(None))
+            )
+        )
+        assert sorted(onboarded) == ["7003", "7004"]
 
 
 async def test_resident_onboards_through_the_api(sandbox: RunningSandbox, http: Page) -> None:
@@ -111,7 +117,8 @@ async def test_resident_onboards_through_the_api(sandbox: RunningSandbox, http: 
 
 async def test_residents_have_separate_chats(http: Page) -> None:
     await http.post("/api/send", {"chat": "resident", "resident": 7003, "text": "/start"})
-    assert (await http.chat("resident", 7003))["messages"]
+    aldona = (await http.chat("resident", 7003))["messages"]
+    assert aldona[-1]["html"].startswith("Sveiki sugrįžę, Aldona!")  # already onboarded
     assert (await http.chat("resident", 7004))["messages"] == []
 
 

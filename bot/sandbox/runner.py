@@ -16,7 +16,7 @@ from bot.config import explicit_settings
 from bot.localapi.bot_runner import PollingBot
 from bot.localapi.server import LocalBotAPI
 from bot.sandbox.web import Sandbox, create_sandbox_app
-from bot.sandbox.world import ORGANIZER, partner_municipality_codes, populate_chats, seed_roles
+from bot.sandbox.world import ORGANIZER, partner_municipality_codes, populate_chats, seed
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +48,14 @@ async def running_sandbox(
                 database={"url": f"sqlite+aiosqlite:///{database}"},
                 telegram={"api_base": api.base_url, "admin_ids": [ORGANIZER.user_id]},
                 active_municipalities=partner_municipality_codes(),
+                # A rehearsal in the evening should still show what residents receive.
+                quiet_hours_start="00:00",
+                quiet_hours_end="00:00",
             )
             app = await create_application(settings, api.token)
             try:
                 async with app.session_factory() as session, session.begin():
-                    await seed_roles(session)
+                    await seed(session)
                 populate_chats(api)
                 bot = PollingBot(api, app)
                 await bot.start()

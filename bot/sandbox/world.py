@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.localapi.server import LocalBotAPI
-from bot.services import municipalities, roles
+from bot.services import municipalities, residents, roles
+from models import AgeGroup, Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,11 +20,14 @@ class Persona:
 
 
 RESIDENTS = (
-    Persona(7001, "Ona", "Ona – gyventoja", "resident"),
-    Persona(7002, "Jonas", "Jonas – gyventojas", "resident"),
-    Persona(7003, "Aldona", "Aldona – gyventoja", "resident"),
-    Persona(7004, "Petras", "Petras – gyventojas", "resident"),
+    Persona(7001, "Ona", "Ona – nauja gyventoja", "resident"),
+    Persona(7002, "Jonas", "Jonas – naujas gyventojas", "resident"),
+    Persona(7003, "Aldona", "Aldona – jau užsiregistravusi", "resident"),
+    Persona(7004, "Petras", "Petras – jau užsiregistravęs", "resident"),
 )
+# Residents who have already agreed and chosen the demo municipality, so that the
+# organizer's announcements reach someone from the start.
+ONBOARDED = (RESIDENTS[2], RESIDENTS[3])
 MODERATOR = Persona(7101, "Rasa", "Rasa – moderatorė", "moderator")
 ORGANIZER = Persona(7201, "Tomas", "Tomas – organizatorius", "organizer")
 PERSONAS = (*RESIDENTS, MODERATOR, ORGANIZER)
@@ -47,11 +51,20 @@ def populate_chats(api: LocalBotAPI) -> None:
     )
 
 
-async def seed_roles(session: AsyncSession) -> None:
-    """The organizer (also the sandbox's admin) and the demo municipality's moderators' chat."""
+async def seed(session: AsyncSession) -> None:
+    """The organizer (also the sandbox's admin), the demo municipality's moderators' chat,
+    and two residents who have finished onboarding."""
     municipality = await municipalities.get_by_code(session, DEMO_MUNICIPALITY)
     assert municipality is not None
     actor = ORGANIZER.user_id
     await roles.grant_organizer(session, actor, ORGANIZER.user_id)
     await roles.grant_moderator(session, actor, MODERATOR.user_id, municipality)
     await roles.bind_moderator_chat(session, actor, municipality, MODERATORS_CHAT_ID)
+    for persona in ONBOARDED:
+        resident = await residents.get_or_create(
+            session, Channel.TELEGRAM, str(persona.user_id), language="lt"
+        )
+        residents.give_consent(resident, source="sandbox")
+        await residents.set_municipality(session, resident, municipality.id)
+        residents.set_age_group(resident, AgeGroup.AGE_65_PLUS)
+        residents.finish_onboarding(resident)
