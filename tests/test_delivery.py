@@ -321,3 +321,29 @@ async def test_texts_over_telegram_limits_are_refused(database_url: str, db: Dat
     finally:
         await engine.dispose()
     assert await db.count(Resident) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_two_processes_on_one_sqlite_file_have_one_sender(
+    database_url: str, local_api: LocalBotAPI, db: Database
+) -> None:
+    settings = delivery_settings(database_url, local_api)
+    first = await create_application(settings, local_api.token)
+    second = await create_application(settings, local_api.token)
+    first.start_background_work()
+    second.start_background_work()
+    try:
+        await local_api.wait_for(
+            lambda: first.delivery.is_leader or second.delivery.is_leader,
+            10,
+            description="a sender elected",
+        )
+        assert [first.delivery.is_leader, second.delivery.is_leader].count(True) == 1
+        chats = await add_residents(first.session_factory, local_api, 20)
+        broadcast_id = await announce(first)
+        second.delivery.wake()
+        await wait_done(local_api, db, broadcast_id)
+        assert set(received(local_api, chats, "Kviečiame į susitikimą!").values()) == {1}
+    finally:
+        await first.close()
+        await second.close()

@@ -6,8 +6,8 @@ How it works
   INSERT … SELECT before anything is sent (``bot.services.broadcasts.start``).
 * One sender per database sends. On PostgreSQL it is elected with an advisory lock held on
   its own connection, so several bot processes can share a database: the others wait and
-  take over if it dies. Rows are claimed with ``FOR UPDATE SKIP LOCKED``. On SQLite one
-  process sends.
+  take over if it dies. Rows are claimed with ``FOR UPDATE SKIP LOCKED``. On SQLite a file
+  lock next to the database plays the same role.
 * A claimed row is marked ``sending`` and committed before its send; the outcome (message
   id, failure, blocked) is committed right after the platform answers. After a crash the
   next sender puts ``sending`` rows back to ``pending``: nobody is lost, and a resident
@@ -25,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import fcntl
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -95,6 +96,25 @@ class Claimed:
     attempts: int
 
 
+@contextlib.contextmanager
+def sqlite_sender_lock(database: str | None) -> Iterator[bool]:
+    """An exclusive, non-blocking lock on ``<database>.sender-lock``; released on exit or
+    when the process dies. An in-memory database has only this process."""
+    if not database or database == ":memory:":
+        yield True
+        return
+    with open(f"{database}.sender-lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 class DeliveryEngine:
     def __init__(
         self,
@@ -160,13 +180,15 @@ class DeliveryEngine:
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> AsyncIterator[bool]:
-        """Hold the sender role; on SQLite this process always has it."""
+        """Hold the sender role: a PostgreSQL advisory lock, or a file lock next to the
+        SQLite database (so a second process on the same file does not send too)."""
         if self.engine.dialect.name != "postgresql":
-            self.is_leader = True
-            try:
-                yield True
-            finally:
-                self.is_leader = False
+            with sqlite_sender_lock(self.engine.url.database) as got:
+                self.is_leader = got
+                try:
+                    yield got
+                finally:
+                    self.is_leader = False
             return
         async with self.engine.connect() as conn:
             got = await conn.scalar(
