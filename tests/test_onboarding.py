@@ -238,3 +238,39 @@ async def test_municipality_command_offers_the_list(harness: BotHarness, db: Dat
     resident = await db.resident(1015)
     assert resident is not None and resident.municipality is not None
     assert resident.municipality.code == "AKM"
+
+
+async def test_age_group_can_be_changed_in_settings(harness: BotHarness, db: Database) -> None:
+    chat = harness.chat(1016)
+    await onboard(chat, age="30–44 m.")
+    await chat.tap_menu("Mano duomenys ir nustatymai")
+    await chat.click("Amžiaus grupė")
+    await chat.click("65 m. ir vyresni")
+    assert chat.callback_answer()["text"] == "Išsaugota."  # type: ignore[index]
+    assert chat.last_text == "Amžiaus grupė: 65 m. ir vyresni"
+    resident = await db.resident(1016)
+    assert resident is not None and resident.age_group is AgeGroup.AGE_65_PLUS
+
+
+async def test_language_can_be_chosen_before_consent(harness: BotHarness, db: Database) -> None:
+    chat = harness.chat(1017)
+    await chat.send("/start")
+    await chat.send("/language")
+    await chat.click("English")
+    await chat.send("/start")
+    assert "Do you agree?" in chat.last_text
+    resident = await db.resident(1017)
+    assert resident is not None
+    assert (resident.language, resident.consented_at) == ("en", None)
+
+
+async def test_privacy_command_and_settings_button_show_the_notice(harness: BotHarness) -> None:
+    chat = harness.chat(1018)
+    await onboard(chat)
+    await chat.send("/privacy")
+    assert chat.last_text.startswith("Privatumo pranešimas")
+    await chat.tap_menu("Mano duomenys ir nustatymai")
+    await chat.click("Privatumo pranešimas")
+    assert chat.last_text.startswith("Privatumo pranešimas")
+    await chat.click("Atsisiųsti mano duomenis")
+    assert chat.last.document_name == "dalyvauk-mano-duomenys.json"
