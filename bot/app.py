@@ -95,7 +95,7 @@ async def create_application(settings: Settings, token: str) -> Application:
         TelegramSender(delivery_bot, paid_broadcast=settings.delivery.paid_broadcast),
         settings.delivery,
         QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz),
-        on_progress=ProgressReporter(bot, i18n, settings).report,
+        on_progress=ProgressReporter(bot, i18n, settings, session_factory).report,
     )
     dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
     scheduler = create_scheduler(session_factory)

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, fallback, membership, menu, mydata, onboarding, settings
+from handlers import (
+    admin,
+    announcements,
+    fallback,
+    membership,
+    menu,
+    mydata,
+    notifications,
+    onboarding,
+    settings,
+)
 
 
 def get_routers() -> list[Router]:
@@ -20,5 +30,7 @@ def get_routers() -> list[Router]:
         settings.create_router(),
         mydata.create_router(),
         menu.create_router(),
+        notifications.create_router(),
+        announcements.create_router(),
         fallback.create_router(),
     ]

@@ -101,3 +101,14 @@ async def get_active_by_id(session: AsyncSession, municipality_id: int) -> Munic
     if municipality is None or not municipality.is_active:
         return None
     return municipality
+
+
+async def list_by_ids(
+    session: AsyncSession, ids: Iterable[int], locale: str = "lt"
+) -> list[Municipality]:
+    """These municipalities (active or not), in alphabetical order for the locale."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = await session.scalars(select(Municipality).where(Municipality.id.in_(wanted)))
+    return sort_for_locale(rows.all(), locale)

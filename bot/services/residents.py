@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,36 @@ def set_language(resident: Resident, language: str) -> None:
     resident.language = language
 
 
+class Preference(enum.StrEnum):
+    """Which bulk messages a resident receives: three kinds, and muting them all."""
+
+    ANNOUNCEMENTS = "announcements"
+    POLLS = "polls"
+    EVENTS = "events"
+    MUTED = "muted"
+
+
+_PREFERENCE_FIELDS = {
+    Preference.ANNOUNCEMENTS: "wants_announcements",
+    Preference.POLLS: "wants_polls",
+    Preference.EVENTS: "wants_events",
+    Preference.MUTED: "muted",
+}
+
+
+def preferences(resident: Resident) -> dict[Preference, bool]:
+    return {p: bool(getattr(resident, name)) for p, name in _PREFERENCE_FIELDS.items()}
+
+
+def set_preference(resident: Resident, preference: Preference, value: bool) -> bool:
+    """Turn one preference on or off; False when it already was (a double tap)."""
+    name = _PREFERENCE_FIELDS[preference]
+    if bool(getattr(resident, name)) == value:
+        return False
+    setattr(resident, name, value)
+    return True
+
+
 def mark_reachable(resident: Resident) -> None:
     resident.unreachable_at = None
 
@@ -113,6 +144,7 @@ def export_data(resident: Resident) -> dict[str, Any]:
             "consented_at": _iso(resident.consented_at),
             "onboarded_at": _iso(resident.onboarded_at),
             "unreachable_since": _iso(resident.unreachable_at),
+            "message_preferences": {p.value: v for p, v in preferences(resident).items()},
             "created_at": _iso(resident.created_at),
             "updated_at": _iso(resident.updated_at),
         },

@@ -58,3 +58,37 @@ def parse_age_group(value: str) -> tuple[bool, AgeGroup | None]:
         return True, AgeGroup(value)
     except ValueError:
         return False, None
+
+
+class AnnounceCb(CallbackData, prefix="ann"):
+    """A step of composing an announcement; ``draft`` ties the button to one composition."""
+
+    draft: int
+    action: str  # nobutton, button, everyone, municipalities, ages, audience, preview, send…
+
+
+class AnnounceMunicipalityCb(CallbackData, prefix="annm"):
+    draft: int
+    id: int
+    page: int
+
+
+class AnnounceMunicipalityPageCb(CallbackData, prefix="annp"):
+    draft: int
+    page: int
+
+
+class AnnounceAgeCb(CallbackData, prefix="anna"):
+    draft: int
+    group: str  # an AgeGroup value
+
+
+class BroadcastCancelCb(CallbackData, prefix="bcx"):
+    id: int
+
+
+class NotificationsCb(CallbackData, prefix="notif"):
+    """Set a preference to ``on`` (the value the button offers, so a double tap is harmless)."""
+
+    preference: str  # a residents.Preference value
+    on: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiogram.types import (
     InlineKeyboardButton,
@@ -22,10 +22,12 @@ from bot.channels.telegram.callbacks import (
     LanguageCb,
     MunicipalityCb,
     MunicipalityPageCb,
+    NotificationsCb,
     Purpose,
     SettingsCb,
 )
 from bot.channels.telegram.texts import age_group_label, menu_label
+from bot.services.residents import Preference
 from models import AgeGroup, Municipality
 
 MUNICIPALITIES_PER_PAGE = 12
@@ -123,6 +125,7 @@ def settings_keyboard() -> InlineKeyboardMarkup:
         (_("Language"), "language"),
         (_("Municipality"), "municipality"),
         (_("Age group"), "age"),
+        (_("Message settings"), "notifications"),
         (_("Download my data"), "mydata"),
         (_("Privacy notice"), "privacy"),
         (_("Delete my data"), "forget"),
@@ -130,7 +133,25 @@ def settings_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for text, action in rows:
         builder.button(text=text, callback_data=SettingsCb(action=action))
-    builder.adjust(2, 1, 1, 1, 1)
+    builder.adjust(2, 1, 1, 1, 1, 1)
+    return builder.as_markup()
+
+
+def notifications_keyboard(chosen: Mapping[Preference, bool]) -> InlineKeyboardMarkup:
+    """One toggle per kind of message, and muting them all; ✓ marks what is on."""
+    labels = {
+        Preference.ANNOUNCEMENTS: _("Announcements"),
+        Preference.POLLS: _("Polls"),
+        Preference.EVENTS: _("Events"),
+        Preference.MUTED: _("Mute everything"),
+    }
+    builder = InlineKeyboardBuilder()
+    for preference, label in labels.items():
+        builder.button(
+            text=("✓ " if chosen[preference] else "") + label,
+            callback_data=NotificationsCb(preference=preference.value, on=not chosen[preference]),
+        )
+    builder.adjust(1)
     return builder.as_markup()
 
 

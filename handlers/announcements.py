@@ -1,0 +1,618 @@
+"""Organizers announce: compose (text or a photo, an optional link button), choose who
+receives it, preview it, send it now or schedule it; list and cancel their announcements.
+
+Organizers only, in a private chat. Every button carries the draft's id, so a button of an
+earlier draft (or a forged one) changes nothing; "Send now" is accepted only while the
+conversation is at that step, and the step ends in the same transaction that creates the
+broadcast, so a double tap creates one broadcast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.telegram import announcing as view
+from bot.channels.telegram.announcing import Draft
+from bot.channels.telegram.callbacks import (
+    AnnounceAgeCb,
+    AnnounceCb,
+    AnnounceMunicipalityCb,
+    AnnounceMunicipalityPageCb,
+    BroadcastCancelCb,
+)
+from bot.channels.telegram.replies import replace_prompt, send_to_chat
+from bot.config import Settings
+from bot.delivery.engine import DeliveryEngine
+from bot.services import audiences, broadcasts, municipalities, roles
+from bot.services.broadcasts import BroadcastError
+from bot.services.quiet_hours import QuietHours
+from models import AgeGroup, MessageCategory, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class Compose(StatesGroup):
+    content = State()
+    button = State()  # with or without a link button
+    button_text = State()
+    button_url = State()
+    audience = State()
+    confirm = State()  # preview shown: send now, schedule or discard
+    schedule = State()  # waiting for the date and time
+
+
+async def _is_organizer(
+    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
+) -> bool:
+    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
+
+
+def _text_answer(message: Message) -> bool:
+    """Typed text that is not a command (commands keep their own meaning)."""
+    return message.text is not None and not message.text.startswith("/")
+
+
+async def _draft(state: FSMContext) -> Draft | None:
+    return Draft.from_data(await state.get_data())
+
+
+async def _draft_for(query: CallbackQuery, state: FSMContext, draft_id: int) -> Draft | None:
+    """The draft this button belongs to; otherwise the button is answered as stale."""
+    draft = await _draft(state)
+    if draft is None or draft.id != draft_id:
+        await query.answer(_("This button is no longer active."))
+        return None
+    return draft
+
+
+async def _save(state: FSMContext, draft: Draft) -> None:
+    await state.update_data(draft.to_data())
+
+
+async def _finish(state: FSMContext) -> None:
+    """End the composition (other conversation data, such as a deep-link source, stays)."""
+    data = await state.get_data()
+    data.pop("draft", None)
+    await state.set_state(None)
+    await state.set_data(data)
+
+
+async def _start_again(message: Message, state: FSMContext) -> None:
+    """The conversation state lost its draft (it should not happen): say so, start over."""
+    await _finish(state)
+    await message.answer(_("Sorry, this announcement was lost. To start again, send /announce."))
+
+
+def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
+    """Wake the delivery engine once the broadcast is committed (before, it cannot see it)."""
+    event.listen(session.sync_session, "after_commit", lambda _s: delivery.wake(), once=True)
+
+
+def _quiet_hours(settings: Settings) -> QuietHours:
+    return QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz)
+
+
+# -- step 1: the content ----------------------------------------------------------------
+
+
+async def announce(message: Message, state: FSMContext) -> None:
+    await state.set_state(Compose.content)
+    await _save(state, Draft(id=message.message_id))
+    await message.answer(view.content_prompt())
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(_("Sorry, only organizers can do this."))
+
+
+async def cancel_composing(message: Message, state: FSMContext) -> None:
+    await _finish(state)
+    await message.answer(view.discarded_text())
+
+
+async def content_received(message: Message, state: FSMContext, i18n: I18n) -> None:
+    draft = await _draft(state)
+    if draft is None:
+        await _start_again(message, state)
+        return
+    photo = message.photo[-1].file_id if message.photo else None
+    text = message.html_text
+    try:
+        broadcasts.check_content(
+            text, has_photo=photo is not None, button_text=None, button_url=None
+        )
+    except BroadcastError as error:
+        await message.answer(view.content_problem(error, i18n.current_locale))
+        return
+    draft.text, draft.photo_file_id = text, photo
+    await _save(state, draft)
+    await state.set_state(Compose.button)
+    await message.answer(view.button_question(), reply_markup=view.button_choice_keyboard(draft))
+
+
+async def content_of_wrong_kind(message: Message) -> None:
+    await message.answer(view.wrong_content_kind())
+
+
+# -- step 2: an optional button -----------------------------------------------------------
+
+
+async def without_button(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    draft.button_text = draft.button_url = None
+    await _save(state, draft)
+    await query.answer()
+    await replace_prompt(query, view.button_question() + "\n\n" + _("Without a button."))
+    await _show_audience(query, state, session, i18n, draft)
+
+
+async def with_button(query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await state.set_state(Compose.button_text)
+    await query.answer()
+    await replace_prompt(query, view.button_question() + "\n\n" + _("With a button."))
+    await send_to_chat(query, text=view.button_text_prompt())
+
+
+async def button_text_received(message: Message, state: FSMContext) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _start_again(message, state)
+        return
+    label = " ".join(message.text.split())
+    if not 1 <= len(label) <= broadcasts.MAX_BUTTON_TEXT:
+        await message.answer(view.button_text_problem(len(label)))
+        return
+    draft.button_text = label
+    await _save(state, draft)
+    await state.set_state(Compose.button_url)
+    await message.answer(view.button_url_prompt())
+
+
+async def button_url_received(
+    message: Message, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _start_again(message, state)
+        return
+    url = view.normalize_url(message.text)
+    try:
+        if url is None:
+            raise BroadcastError(broadcasts.BroadcastProblem.BUTTON_INVALID)
+        broadcasts.check_content(
+            draft.text,
+            has_photo=draft.photo_file_id is not None,
+            button_text=draft.button_text,
+            button_url=url,
+        )
+    except BroadcastError as error:
+        await message.answer(view.content_problem(error, i18n.current_locale))
+        return
+    draft.button_url = url
+    await _save(state, draft)
+    await _show_audience(message, state, session, i18n, draft)
+
+
+async def text_expected(message: Message) -> None:
+    await message.answer(view.text_expected())
+
+
+async def buttons_expected(message: Message) -> None:
+    await message.answer(_("Please answer by pressing one of the buttons."))
+
+
+# -- step 3: the audience -------------------------------------------------------------------
+
+
+async def _audience_lines(session: AsyncSession, draft: Draft, locale: str) -> str:
+    chosen = await municipalities.list_by_ids(session, draft.municipality_ids, locale)
+    count = await audiences.count(session, draft.audience, MessageCategory.ANNOUNCEMENT)
+    return view.audience_lines(chosen, draft.age_groups, count, locale)
+
+
+async def _show_audience(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+    draft: Draft,
+) -> None:
+    """Send the audience question as a new message."""
+    await state.set_state(Compose.audience)
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    text, markup = view.audience_text(lines), view.audience_keyboard(draft)
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
+    else:
+        await send_to_chat(target, text=text, reply_markup=markup)
+
+
+async def audience_menu(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.audience_text(lines), view.audience_keyboard(draft))
+
+
+async def _show_municipalities(
+    query: CallbackQuery, session: AsyncSession, locale: str, draft: Draft, page: int
+) -> None:
+    active = await municipalities.list_active(session, locale)
+    lines = await _audience_lines(session, draft, locale)
+    await replace_prompt(
+        query,
+        view.municipality_choice_text(lines),
+        view.municipality_choice_keyboard(draft, active, locale, page),
+    )
+
+
+async def choose_municipalities(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, 0)
+
+
+async def municipalities_page(
+    query: CallbackQuery,
+    callback_data: AnnounceMunicipalityPageCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
+
+
+async def municipality_toggled(
+    query: CallbackQuery,
+    callback_data: AnnounceMunicipalityCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    chosen = callback_data.id in draft.municipality_ids
+    if not chosen and await municipalities.get_active_by_id(session, callback_data.id) is None:
+        await query.answer(_("This municipality cannot be chosen. Please choose another one."))
+        return
+    draft.municipality_ids = view.toggled(draft.municipality_ids, callback_data.id)
+    await _save(state, draft)
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
+
+
+async def choose_age_groups(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
+
+
+async def age_group_toggled(
+    query: CallbackQuery,
+    callback_data: AnnounceAgeCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    if callback_data.group not in {group.value for group in AgeGroup}:
+        await query.answer(_("This button is no longer active."))
+        return
+    draft.age_groups = view.toggled(draft.age_groups, callback_data.group)
+    await _save(state, draft)
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
+
+
+# -- step 4: preview and confirmation ---------------------------------------------------------
+
+
+async def to_preview(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    if callback_data.action == "everyone":
+        draft.municipality_ids, draft.age_groups = [], []
+        await _save(state, draft)
+    await query.answer()
+    locale = i18n.current_locale
+    lines = await _audience_lines(session, draft, locale)
+    await replace_prompt(query, view.audience_text(lines))
+    assert query.message is not None and query.bot is not None
+    chat_id = query.message.chat.id
+    await query.bot.send_message(chat_id, view.preview_intro())
+    try:
+        if draft.photo_file_id:
+            await query.bot.send_photo(
+                chat_id,
+                draft.photo_file_id,
+                caption=draft.text or None,
+                reply_markup=view.preview_markup(draft),
+            )
+        else:
+            await query.bot.send_message(
+                chat_id, draft.text, reply_markup=view.preview_markup(draft)
+            )
+    except TelegramBadRequest as exc:
+        # Telegram refused the content (e.g. a link it does not accept): residents would
+        # not get it either, so the organizer starts the content again.
+        logger.info("announcement preview refused: %s", exc.message)
+        await state.set_state(Compose.content)
+        await query.bot.send_message(
+            chat_id,
+            _("Telegram did not accept this announcement. Please send the text or photo again."),
+        )
+        return
+    count = await audiences.count(session, draft.audience, MessageCategory.ANNOUNCEMENT)
+    await state.set_state(Compose.confirm)
+    await query.bot.send_message(
+        chat_id, view.confirm_text(count, locale), reply_markup=view.confirm_keyboard(draft)
+    )
+
+
+async def send_now(
+    query: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    delivery: DeliveryEngine,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    assert query.message is not None
+    try:
+        await broadcasts.create(
+            session,
+            created_by=query.from_user.id,
+            text=draft.text,
+            audience=draft.audience,
+            photo_file_id=draft.photo_file_id,
+            button_text=draft.button_text,
+            button_url=draft.button_url,
+            progress_chat_id=query.message.chat.id,
+        )
+    except BroadcastError as error:
+        await query.answer()
+        await state.set_state(Compose.content)
+        await send_to_chat(query, text=view.content_problem(error, i18n.current_locale))
+        return
+    await _finish(state)
+    _wake_after_commit(session, delivery)
+    await query.answer(_("Sending."))
+    text = view.sending_text()
+    now = utcnow()
+    quiet = _quiet_hours(settings)
+    if quiet.contains(now):
+        note = view.quiet_hours_note(
+            quiet.next_end(now), settings.tz, i18n.current_locale, now=True
+        )
+        text += "\n\n" + note
+    await replace_prompt(query, text)
+
+
+async def ask_schedule(
+    query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext, settings: Settings
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await state.set_state(Compose.schedule)
+    await query.answer()
+    await send_to_chat(query, text=view.schedule_prompt(utcnow(), settings.tz))
+
+
+async def schedule_received(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None or message.from_user is None:
+        await _start_again(message, state)
+        return
+    now = utcnow()
+    moment = view.parse_local_moment(message.text, settings.tz)
+    if moment is None:
+        await message.answer(view.time_not_understood(now, settings.tz))
+        return
+    if moment <= now:
+        await message.answer(view.time_in_the_past())
+        return
+    try:
+        await broadcasts.create(
+            session,
+            created_by=message.from_user.id,
+            text=draft.text,
+            audience=draft.audience,
+            photo_file_id=draft.photo_file_id,
+            button_text=draft.button_text,
+            button_url=draft.button_url,
+            send_at=moment,
+            progress_chat_id=message.chat.id,
+        )
+    except BroadcastError as error:
+        await message.answer(view.content_problem(error, i18n.current_locale))
+        return
+    await _finish(state)
+    locale = i18n.current_locale
+    text = view.scheduled_text(moment, settings.tz, locale)
+    quiet = _quiet_hours(settings)
+    if quiet.contains(moment):
+        text += "\n\n" + view.quiet_hours_note(
+            quiet.next_end(moment), settings.tz, locale, now=False
+        )
+    text += "\n\n" + _("Your announcements: /announcements")
+    await message.answer(text)
+
+
+async def discard(query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await _finish(state)
+    await query.answer()
+    await replace_prompt(query, view.discarded_text())
+
+
+# -- the organizer's announcements ----------------------------------------------------------
+
+
+async def _render_list(
+    session: AsyncSession, organizer_id: int, settings: Settings, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    items = await broadcasts.listed(session, created_by=organizer_id)
+    with_progress = [
+        (b, await broadcasts.progress(session, b.id) if b.started_at else None) for b in items
+    ]
+    return (
+        view.announcements_text(with_progress, settings.tz, locale),
+        view.announcements_keyboard(items),
+    )
+
+
+async def list_announcements(
+    message: Message, session: AsyncSession, settings: Settings, i18n: I18n
+) -> None:
+    assert message.from_user is not None
+    text, markup = await _render_list(session, message.from_user.id, settings, i18n.current_locale)
+    await message.answer(text, reply_markup=markup)
+
+
+async def cancel_scheduled(
+    query: CallbackQuery,
+    callback_data: BroadcastCancelCb,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    if await broadcasts.cancel(session, callback_data.id, created_by=query.from_user.id):
+        await query.answer(_("The announcement is cancelled."))
+    else:
+        await query.answer(_("This announcement can no longer be cancelled."))
+    text, markup = await _render_list(session, query.from_user.id, settings, i18n.current_locale)
+    await replace_prompt(query, text, markup)
+
+
+def create_router() -> Router:
+    router = Router(name="announcements")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    msg, cb = router.message.register, router.callback_query.register
+
+    msg(announce, Command("announce"), _is_organizer)
+    msg(list_announcements, Command("announcements"), _is_organizer)
+    msg(refuse, Command("announce", "announcements"))
+    msg(cancel_composing, Command("cancel"), StateFilter(Compose), _is_organizer)
+
+    msg(content_received, Compose.content, F.photo | F.func(_text_answer), _is_organizer)
+    msg(content_of_wrong_kind, Compose.content, ~F.text, _is_organizer)
+    cb(without_button, Compose.button, AnnounceCb.filter(F.action == "nobutton"), _is_organizer)
+    cb(with_button, Compose.button, AnnounceCb.filter(F.action == "button"), _is_organizer)
+    msg(button_text_received, Compose.button_text, F.func(_text_answer), _is_organizer)
+    msg(button_url_received, Compose.button_url, F.func(_text_answer), _is_organizer)
+    msg(
+        text_expected,
+        StateFilter(Compose.button_text, Compose.button_url, Compose.schedule),
+        ~F.text,
+        _is_organizer,
+    )
+
+    msg(
+        buttons_expected,
+        StateFilter(Compose.button, Compose.audience, Compose.confirm),
+        ~F.text | F.func(_text_answer),
+        _is_organizer,
+    )
+
+    cb(audience_menu, Compose.audience, AnnounceCb.filter(F.action == "audience"), _is_organizer)
+    cb(
+        choose_municipalities,
+        Compose.audience,
+        AnnounceCb.filter(F.action == "municipalities"),
+        _is_organizer,
+    )
+    cb(municipalities_page, Compose.audience, AnnounceMunicipalityPageCb.filter(), _is_organizer)
+    cb(municipality_toggled, Compose.audience, AnnounceMunicipalityCb.filter(), _is_organizer)
+    cb(choose_age_groups, Compose.audience, AnnounceCb.filter(F.action == "ages"), _is_organizer)
+    cb(age_group_toggled, Compose.audience, AnnounceAgeCb.filter(), _is_organizer)
+    cb(
+        to_preview,
+        Compose.audience,
+        AnnounceCb.filter(F.action.in_({"everyone", "preview"})),
+        _is_organizer,
+    )
+
+    deciding = StateFilter(Compose.confirm, Compose.schedule)
+    cb(send_now, deciding, AnnounceCb.filter(F.action == "send"), _is_organizer)
+    cb(ask_schedule, deciding, AnnounceCb.filter(F.action == "schedule"), _is_organizer)
+    cb(discard, deciding, AnnounceCb.filter(F.action == "discard"), _is_organizer)
+    msg(schedule_received, Compose.schedule, F.func(_text_answer), _is_organizer)
+
+    cb(cancel_scheduled, BroadcastCancelCb.filter(), _is_organizer)
+    return router
