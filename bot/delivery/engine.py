@@ -50,6 +50,7 @@ RATE_SAFETY = 0.97
 ADVISORY_LOCK_KEY = 0x44414C59  # "DALY"
 IDLE_POLL_SECONDS = 1.0
 RETRY_MAX_SECONDS = 300.0
+PROGRESS_REPORT_TIMEOUT = 10.0
 
 
 class Outcome(enum.Enum):
@@ -428,6 +429,8 @@ class DeliveryEngine:
                 )
             if self.on_progress is not None and broadcast is not None:
                 try:
-                    await self.on_progress(broadcast, progress)
+                    # A slow report (the organizer's chat rate-limited) must not hold sending.
+                    async with asyncio.timeout(PROGRESS_REPORT_TIMEOUT):
+                        await self.on_progress(broadcast, progress)
                 except Exception:
                     logger.exception("broadcast %s: progress report failed", bid)
