@@ -9,6 +9,17 @@ from models.delivery import (
     OutboxStatus,
 )
 from models.municipality import Municipality
+from models.polls import (
+    Poll,
+    PollAnswer,
+    PollAnswerChoice,
+    PollOption,
+    PollProgress,
+    PollQuestion,
+    PollStatus,
+    QuestionKind,
+    ResultsVisibility,
+)
 from models.resident import AgeGroup, Channel, Resident
 from models.roles import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
 from models.runtime import FsmRecord, ProcessedUpdate
@@ -27,8 +38,17 @@ __all__ = [
     "Organizer",
     "OutboxMessage",
     "OutboxStatus",
+    "Poll",
+    "PollAnswer",
+    "PollAnswerChoice",
+    "PollOption",
+    "PollProgress",
+    "PollQuestion",
+    "PollStatus",
     "ProcessedUpdate",
+    "QuestionKind",
     "Resident",
+    "ResultsVisibility",
     "RoleAction",
     "RoleChange",
     "UTCDateTime",

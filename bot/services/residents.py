@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import polls
 from bot.services.municipalities import get_active_by_id
 from models import AgeGroup, Channel, Resident, utcnow
 
@@ -155,8 +156,9 @@ def export_data(resident: Resident) -> dict[str, Any]:
 async def erase(session: AsyncSession, resident: Resident) -> None:
     """Delete the resident. Cannot be undone. (The handler clears the conversation state.)
 
-    Later features keep anonymous aggregates (poll counts, attendance numbers) by detaching
-    their rows from the resident before this deletes it.
+    Poll answers stay as anonymous aggregates (the database detaches them); free-text
+    answers, which may identify the person, are blanked first.
     """
+    await polls.forget_resident(session, resident.id)
     await session.delete(resident)
     await session.flush()
