@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from datetime import time as clock
@@ -63,3 +64,18 @@ def test_quiet_hours_in_summer_time_and_disabled() -> None:
     assert not QuietHours(clock(0, 0), clock(0, 0), VILNIUS).contains(
         datetime(2026, 7, 1, 18, 30, tzinfo=UTC)
     )
+
+
+async def test_a_stalled_event_loop_does_not_release_a_burst() -> None:
+    pacer = SendPacer(rate=20)
+    sent: list[float] = []
+
+    async def sender(index: int) -> None:
+        await pacer.acquire(str(index))
+        sent.append(time.monotonic())
+        if index == 5:
+            time.sleep(0.5)  # noqa: ASYNC251 - a blocked event loop is what this test needs
+
+    await asyncio.gather(*(sender(i) for i in range(45)))
+    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    assert busiest <= 20

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 
 class SendPacer:
-    """Spaces sends evenly at ``rate`` per second (no bursts, so no 1-second window is ever
-    over the limit), and keeps ``per_chat_gap`` seconds between two sends to one chat."""
+    """Spaces sends evenly at ``rate`` per second, never lets more than ``rate`` sends into
+    any 1-second window (counted from the moments sends really left, so a pause of the
+    event loop cannot release a burst), and keeps ``per_chat_gap`` seconds between two
+    sends to one chat (``group_gap`` for groups: 20 a minute)."""
 
-    def __init__(
-        self,
-        rate: float,
-        per_chat_gap: float = 1.0,
-        group_gap: float = 3.0,
-        remembered_chats: int = 100_000,
-    ) -> None:
+    def __init__(self, rate: float, per_chat_gap: float = 1.0, group_gap: float = 3.0) -> None:
         self.interval = 1.0 / rate
         self.per_chat_gap = per_chat_gap
-        self.group_gap = group_gap  # 20 messages a minute in a group
+        self.group_gap = group_gap
         self._next = 0.0
         self._lock = asyncio.Lock()
+        self._window: deque[float] = deque(maxlen=max(1, int(rate)))
+        # Last send per chat, oldest first; only the last few seconds matter, so memory stays
+        # at about rate × gap entries whatever the audience size.
         self._last_by_chat: OrderedDict[str, float] = OrderedDict()
-        self._remembered = remembered_chats
         self._paused_until = 0.0
 
     def chat_ready_in(self, chat_id: str) -> float:
@@ -44,14 +42,19 @@ class SendPacer:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     async def acquire(self, chat_id: str) -> None:
-        """Wait for this send's slot."""
+        """Wait for this send's slot. Waiters queue on the lock, one slot each."""
         async with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        sent = time.monotonic()
+            while True:
+                now = time.monotonic()
+                slot = max(now, self._next, self._paused_until)
+                if len(self._window) == self._window.maxlen:
+                    slot = max(slot, self._window[0] + 1.0)
+                if slot <= now:
+                    break
+                await asyncio.sleep(slot - now)
+            sent = time.monotonic()
+            self._next = sent + self.interval
+            self._window.append(sent)
         self._last_by_chat[chat_id] = sent
         self._last_by_chat.move_to_end(chat_id)
         horizon = sent - max(self.per_chat_gap, self.group_gap)
