@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.types import Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.telegram import poll_answering as poll_view
 from bot.channels.telegram.filters import MenuButton, Onboarded
+from bot.config import Settings
+from bot.services import polls as poll_service
+from models import Resident
 
 
-async def polls(message: Message) -> None:
+async def polls(
+    message: Message, session: AsyncSession, resident: Resident, settings: Settings, i18n: I18n
+) -> None:
+    items = await poll_service.list_open_for(session, resident)
+    if not items:
+        await message.answer(poll_view.no_open_polls())
+        return
     await message.answer(
-        _(
-            "There are no open polls right now. When your municipality publishes one, "
-            "you will find it here."
-        )
+        poll_view.open_polls_text(items, settings.tz, i18n.current_locale),
+        reply_markup=poll_view.open_polls_keyboard(items),
     )
 
 

@@ -33,6 +33,7 @@ from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.channels.telegram.texts import age_group_label, privacy_full, privacy_summary
 from bot.config import Settings
 from bot.services import residents
+from handlers import poll_answering
 from models import Channel, Resident
 
 # Deep-link payloads: Telegram allows A-Z, a-z, 0-9, _ and -, up to 64 characters.
@@ -59,6 +60,18 @@ async def start(
     name = html.escape(message.from_user.first_name)
     if resident.is_onboarded:
         await message.answer(**main_menu(_("Welcome back, {name}!").format(name=name)))
+        poll_id = poll_answering.poll_id_from_payload(payload)
+        if poll_id is not None:  # a poster's deep link: /start poll_12
+            await poll_answering.open_poll(
+                message.bot,  # type: ignore[arg-type]
+                message.chat.id,
+                poll_id,
+                session=session,
+                resident=resident,
+                state=state,
+                settings=settings,
+                locale=i18n.current_locale,
+            )
         return
     await message.answer(
         _(
@@ -143,6 +156,9 @@ async def age_group_chosen(
     callback_data: AgeGroupCb,
     resident: Resident | None,
     state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     valid, group = parse_age_group(callback_data.group)
     if next_step(resident) is not Step.AGE_GROUP or not valid:
@@ -151,11 +167,24 @@ async def age_group_chosen(
     assert resident is not None
     residents.set_age_group(resident, group)
     residents.finish_onboarding(resident)
+    payload = (await state.get_data()).get("start_payload")
     await state.update_data(start_payload=None)
     await query.answer()
     label = age_group_label(group) if group else _("not given")
     await replace_prompt(query, _("Age group: {group}").format(group=label))
     await send_to_chat(query, **main_menu(_("Thank you, you are all set!")))
+    poll_id = poll_answering.poll_id_from_payload(payload)
+    if poll_id is not None:  # came from a poster's deep link: /start poll_12
+        await poll_answering.open_poll(
+            query.bot,  # type: ignore[arg-type]
+            query.from_user.id,
+            poll_id,
+            session=session,
+            resident=resident,
+            state=state,
+            settings=settings,
+            locale=i18n.current_locale,
+        )
 
 
 def create_router() -> Router:
