@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import migrations
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
 from bot.channels.telegram.middlewares import UnreachableResidents
+from bot.channels.telegram.poll_jobs import PollJobs
 from bot.channels.telegram.progress import ProgressReporter
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import create_webhook_app
@@ -98,7 +99,8 @@ async def create_application(settings: Settings, token: str) -> Application:
         on_progress=ProgressReporter(bot, i18n, settings, session_factory).report,
     )
     dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
-    scheduler = create_scheduler(session_factory)
+    poll_jobs = PollJobs(session_factory, bot, i18n, settings, delivery)
+    scheduler = create_scheduler(session_factory, poll_jobs.run)
     return Application(
         settings, engine, session_factory, i18n, bot, dispatcher, scheduler, delivery, delivery_bot
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 # Telegram keeps undelivered updates for 24 hours; remembering ids for two days is enough.
 PROCESSED_UPDATES_KEPT = timedelta(days=2)
+# Polls open and close at most this late (their times are stored; a restart loses nothing).
+POLL_JOBS_INTERVAL = timedelta(seconds=15)
 
 
 async def prune_processed_updates(session_factory: async_sessionmaker[AsyncSession]) -> int:
@@ -24,7 +27,11 @@ async def prune_processed_updates(session_factory: async_sessionmaker[AsyncSessi
     return removed
 
 
-def create_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
+def create_scheduler(
+    session_factory: async_sessionmaker[AsyncSession],
+    poll_jobs: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIOScheduler:
+    """``poll_jobs``: closes and opens due polls (``PollJobs.run``), every 15 seconds."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         prune_processed_updates,
@@ -36,4 +43,15 @@ def create_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> Async
         max_instances=1,
         next_run_time=utcnow() + timedelta(minutes=1),
     )
+    if poll_jobs is not None:
+        scheduler.add_job(
+            poll_jobs,
+            "interval",
+            seconds=POLL_JOBS_INTERVAL.total_seconds(),
+            id="poll_jobs",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=utcnow() + timedelta(seconds=1),
+        )
     return scheduler

@@ -1,0 +1,719 @@
+"""Organizers create polls step by step (/newpoll) and manage them (/polls).
+
+Organizers only, in a private chat. Steps: question → how residents answer → options (for
+choice questions) → audience → opening → closing → who sees the results → summary →
+create. Every button carries the draft's id, so a button of an earlier draft (or a forged
+one) changes nothing; "Create" ends the conversation in the same transaction that creates
+the poll, so a double tap creates one poll. A poll opening now gets its invitation
+broadcast in that transaction too.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.telegram import poll_admin as view
+from bot.channels.telegram.announcing import (
+    parse_local_moment,
+    time_in_the_past,
+    time_not_understood,
+    toggled,
+)
+from bot.channels.telegram.poll_admin import (
+    NewPollAgeCb,
+    NewPollCb,
+    NewPollMunicipalityCb,
+    NewPollMunicipalityPageCb,
+    PollDraft,
+    PollManageCb,
+)
+from bot.channels.telegram.poll_jobs import create_invitation, results_for_organizer
+from bot.channels.telegram.replies import replace_prompt, send_to_chat
+from bot.config import Settings
+from bot.delivery.engine import DeliveryEngine
+from bot.services import audiences, municipalities, polls, roles
+from bot.services.polls import PollError, PollProblem, QuestionSpec
+from models import AgeGroup, MessageCategory, PollStatus, QuestionKind, ResultsVisibility, utcnow
+from models.polls import OPTION_MAX_LENGTH
+
+
+class NewPoll(StatesGroup):
+    question = State()
+    kind = State()
+    options = State()
+    audience = State()
+    opening = State()
+    closing = State()
+    visibility = State()
+    confirm = State()
+
+
+async def _is_organizer(
+    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
+) -> bool:
+    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
+
+
+def _text_answer(message: Message) -> bool:
+    """Typed text that is not a command (commands keep their own meaning)."""
+    return message.text is not None and not message.text.startswith("/")
+
+
+async def _draft(state: FSMContext) -> PollDraft | None:
+    return PollDraft.from_data(await state.get_data())
+
+
+async def _draft_for(query: CallbackQuery, state: FSMContext, draft_id: int) -> PollDraft | None:
+    draft = await _draft(state)
+    if draft is None or draft.id != draft_id:
+        await query.answer(_("This button is no longer active."))
+        return None
+    return draft
+
+
+async def _save(state: FSMContext, draft: PollDraft) -> None:
+    await state.update_data(draft.to_data())
+
+
+async def _finish(state: FSMContext) -> None:
+    data = await state.get_data()
+    data.pop(PollDraft.KEY, None)
+    await state.set_state(None)
+    await state.set_data(data)
+
+
+async def _lost(message: Message, state: FSMContext) -> None:
+    await _finish(state)
+    await message.answer(view.lost_text())
+
+
+def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
+    event.listen(session.sync_session, "after_commit", lambda _s: delivery.wake(), once=True)
+
+
+# -- start, stop, refuse ----------------------------------------------------------------------
+
+
+async def new_poll(message: Message, state: FSMContext) -> None:
+    await state.set_state(NewPoll.question)
+    await _save(state, PollDraft(id=message.message_id))
+    await message.answer(view.question_prompt())
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(_("Sorry, only organizers can do this."))
+
+
+async def cancel_creating(message: Message, state: FSMContext) -> None:
+    await _finish(state)
+    await message.answer(view.discarded_text())
+
+
+async def text_expected(message: Message) -> None:
+    await message.answer(_("Please answer with text."))
+
+
+async def buttons_expected(message: Message) -> None:
+    await message.answer(_("Please answer by pressing one of the buttons."))
+
+
+# -- question, kind, options --------------------------------------------------------------------
+
+
+def _check_question(text: str) -> None:
+    now = utcnow()
+    polls.validate(
+        title=None,
+        questions=[QuestionSpec(text, QuestionKind.TEXT)],
+        opens_at=now,
+        closes_at=now + polls.DEFAULT_DURATION,
+        now=now,
+    )
+
+
+async def question_received(message: Message, state: FSMContext) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _lost(message, state)
+        return
+    text = message.text.strip()
+    try:
+        _check_question(text)
+    except PollError as error:
+        await message.answer(view.problem_text(error))
+        return
+    draft.question = text
+    await _save(state, draft)
+    await state.set_state(NewPoll.kind)
+    await message.answer(view.kind_prompt(draft), reply_markup=view.kind_keyboard(draft))
+
+
+async def kind_chosen(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    draft.kind = QuestionKind(callback_data.action).value
+    draft.options = []
+    await _save(state, draft)
+    await query.answer()
+    await replace_prompt(query, view.kind_chosen(draft))
+    if draft.question_kind in polls.CHOICE_KINDS:
+        await state.set_state(NewPoll.options)
+        await send_to_chat(query, text=view.options_prompt())
+    else:
+        await _show_audience(query, state, session, i18n, draft)
+
+
+def _added_options(existing: list[str], text: str) -> list[str]:
+    """The options of one message (one per line) after the existing ones; PollError if any
+    is wrong (then none is added)."""
+    result = list(existing)
+    seen = {option.casefold() for option in existing}
+    for line in text.splitlines():
+        option = " ".join(line.split())
+        if not option:
+            continue
+        result.append(option)
+        number = len(result)
+        if len(result) > polls.MAX_OPTIONS:
+            raise PollError(PollProblem.TOO_MANY_OPTIONS, limit=polls.MAX_OPTIONS)
+        if len(option) > OPTION_MAX_LENGTH:
+            raise PollError(PollProblem.OPTION_TOO_LONG, option=number, limit=OPTION_MAX_LENGTH)
+        if option.casefold() in seen:
+            raise PollError(PollProblem.DUPLICATE_OPTION, option=number)
+        seen.add(option.casefold())
+    if len(result) == len(existing):
+        raise PollError(PollProblem.OPTION_EMPTY, option=len(result) + 1)
+    return result
+
+
+async def options_received(message: Message, state: FSMContext) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _lost(message, state)
+        return
+    try:
+        draft.options = _added_options(draft.options, message.text)
+    except PollError as error:
+        await message.answer(view.problem_text(error))
+        return
+    await _save(state, draft)
+    await message.answer(view.options_status(draft), reply_markup=view.options_keyboard(draft))
+
+
+async def options_done(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    if len(draft.options) < polls.MIN_OPTIONS:
+        await query.answer()
+        await send_to_chat(
+            query,
+            text=view.problem_text(PollError(PollProblem.TOO_FEW_OPTIONS, limit=polls.MIN_OPTIONS)),
+        )
+        return
+    await query.answer()
+    await replace_prompt(query, view.options_status(draft).rsplit("\n\n", 1)[0])
+    await _show_audience(query, state, session, i18n, draft)
+
+
+# -- audience ---------------------------------------------------------------------------------
+
+
+async def _audience_lines(session: AsyncSession, draft: PollDraft, locale: str) -> str:
+    chosen = await municipalities.list_by_ids(session, draft.municipality_ids, locale)
+    count = await audiences.count(session, draft.audience, MessageCategory.POLL)
+    return view.audience_lines(chosen, draft.age_groups, count, locale)
+
+
+async def _show_audience(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+    draft: PollDraft,
+) -> None:
+    await state.set_state(NewPoll.audience)
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    text, markup = view.audience_text(lines), view.audience_keyboard(draft)
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
+    else:
+        await send_to_chat(target, text=text, reply_markup=markup)
+
+
+async def audience_menu(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.audience_text(lines), view.audience_keyboard(draft))
+
+
+async def _show_municipalities(
+    query: CallbackQuery, session: AsyncSession, locale: str, draft: PollDraft, page: int
+) -> None:
+    active = await municipalities.list_active(session, locale)
+    lines = await _audience_lines(session, draft, locale)
+    await replace_prompt(
+        query,
+        view.municipality_choice_text(lines),
+        view.municipality_choice_keyboard(draft, active, locale, page),
+    )
+
+
+async def choose_municipalities(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, 0)
+
+
+async def municipalities_page(
+    query: CallbackQuery,
+    callback_data: NewPollMunicipalityPageCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
+
+
+async def municipality_toggled(
+    query: CallbackQuery,
+    callback_data: NewPollMunicipalityCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    chosen = callback_data.id in draft.municipality_ids
+    if not chosen and await municipalities.get_active_by_id(session, callback_data.id) is None:
+        await query.answer(_("This municipality cannot be chosen. Please choose another one."))
+        return
+    draft.municipality_ids = toggled(draft.municipality_ids, callback_data.id)
+    await _save(state, draft)
+    await query.answer()
+    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
+
+
+async def choose_age_groups(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
+
+
+async def age_group_toggled(
+    query: CallbackQuery,
+    callback_data: NewPollAgeCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    if callback_data.group not in {group.value for group in AgeGroup}:
+        await query.answer(_("This button is no longer active."))
+        return
+    draft.age_groups = toggled(draft.age_groups, callback_data.group)
+    await _save(state, draft)
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
+
+
+async def audience_chosen(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    if callback_data.action == "everyone":
+        draft.municipality_ids, draft.age_groups = [], []
+        await _save(state, draft)
+    await query.answer()
+    lines = await _audience_lines(session, draft, i18n.current_locale)
+    await replace_prompt(query, view.audience_text(lines))
+    await state.set_state(NewPoll.opening)
+    await send_to_chat(
+        query,
+        text=view.opening_prompt(utcnow(), settings.tz),
+        reply_markup=view.opening_keyboard(draft),
+    )
+
+
+# -- opening, closing, visibility ------------------------------------------------------------------
+
+
+async def _ask_closing(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    draft: PollDraft,
+    settings: Settings,
+    locale: str,
+) -> None:
+    await state.set_state(NewPoll.closing)
+    text = view.closing_prompt(draft, utcnow(), settings.tz, locale)
+    markup = view.closing_keyboard(draft)
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
+    else:
+        await send_to_chat(target, text=text, reply_markup=markup)
+
+
+async def opening_now(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    draft.opens_at = None
+    await _save(state, draft)
+    await query.answer()
+    await replace_prompt(
+        query,
+        view.opening_prompt(utcnow(), settings.tz)
+        + "\n\n"
+        + _("Opens: {when}").format(when=_("now")),
+    )
+    await _ask_closing(query, state, draft, settings, i18n.current_locale)
+
+
+async def opening_received(
+    message: Message, state: FSMContext, settings: Settings, i18n: I18n
+) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _lost(message, state)
+        return
+    now = utcnow()
+    moment = parse_local_moment(message.text, settings.tz)
+    if moment is None:
+        await message.answer(time_not_understood(now, settings.tz))
+        return
+    if moment <= now:
+        await message.answer(time_in_the_past())
+        return
+    draft.opens_at = moment.isoformat()
+    await _save(state, draft)
+    await _ask_closing(message, state, draft, settings, i18n.current_locale)
+
+
+async def _ask_visibility(
+    target: Message | CallbackQuery, state: FSMContext, draft: PollDraft
+) -> None:
+    await state.set_state(NewPoll.visibility)
+    text, markup = view.visibility_prompt(), view.visibility_keyboard(draft)
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
+    else:
+        await send_to_chat(target, text=text, reply_markup=markup)
+
+
+async def closing_in_a_week(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    draft.closes_at = None
+    await _save(state, draft)
+    await query.answer()
+    now = utcnow()
+    await replace_prompt(
+        query,
+        view.closing_prompt(draft, now, settings.tz, i18n.current_locale)
+        + "\n\n"
+        + _("Closes: {when}").format(when=_("one week after it opens")),
+    )
+    await _ask_visibility(query, state, draft)
+
+
+async def closing_received(message: Message, state: FSMContext, settings: Settings) -> None:
+    draft = await _draft(state)
+    if draft is None or message.text is None:
+        await _lost(message, state)
+        return
+    now = utcnow()
+    moment = parse_local_moment(message.text, settings.tz)
+    if moment is None:
+        await message.answer(time_not_understood(now, settings.tz))
+        return
+    opening = draft.opening or now
+    if moment <= opening:
+        problem = PollProblem.CLOSE_BEFORE_OPEN if draft.opening else PollProblem.CLOSE_IN_PAST
+        await message.answer(view.problem_text(PollError(problem)))
+        return
+    draft.closes_at = moment.isoformat()
+    await _save(state, draft)
+    await _ask_visibility(message, state, draft)
+
+
+async def visibility_chosen(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    try:
+        visibility = ResultsVisibility(callback_data.action.removeprefix("see_"))
+    except ValueError:
+        await query.answer(_("This button is no longer active."))
+        return
+    draft.visibility = visibility.value
+    await _save(state, draft)
+    await query.answer()
+    await replace_prompt(
+        query, view.visibility_prompt() + "\n\n" + view.visibility_label(visibility)
+    )
+    locale = i18n.current_locale
+    lines = await _audience_lines(session, draft, locale)
+    await state.set_state(NewPoll.confirm)
+    await send_to_chat(
+        query,
+        text=view.summary_text(draft, lines, utcnow(), settings.tz, locale),
+        reply_markup=view.confirm_keyboard(draft),
+    )
+
+
+# -- create or discard --------------------------------------------------------------------------
+
+
+async def create(
+    query: CallbackQuery,
+    callback_data: NewPollCb,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    delivery: DeliveryEngine,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await query.answer()
+    locale = i18n.current_locale
+    try:
+        poll = await polls.create_poll(
+            session,
+            created_by=query.from_user.id,
+            questions=[draft.spec],
+            audience=draft.audience,
+            opens_at=draft.opening,
+            closes_at=draft.closing,
+            visibility=ResultsVisibility(draft.visibility),
+        )
+    except PollError as error:
+        # Time passed while the organizer was deciding: ask for the times again.
+        await send_to_chat(query, text=view.problem_text(error))
+        if error.problem in (PollProblem.CLOSE_IN_PAST, PollProblem.CLOSE_BEFORE_OPEN):
+            await state.set_state(NewPoll.opening)
+            await send_to_chat(
+                query,
+                text=view.opening_prompt(utcnow(), settings.tz),
+                reply_markup=view.opening_keyboard(draft),
+            )
+        return
+    reached = 0
+    if poll.status is PollStatus.OPEN:
+        username = (await bot.me()).username or ""
+        await create_invitation(session, poll, bot_username=username, i18n=i18n, settings=settings)
+        reached = await audiences.count(session, draft.audience, MessageCategory.POLL)
+        _wake_after_commit(session, delivery)
+    await _finish(state)
+    summary = view.summary_text(
+        draft, await _audience_lines(session, draft, locale), utcnow(), settings.tz, locale
+    )
+    await replace_prompt(query, summary)
+    await send_to_chat(query, text=view.created_text(poll, reached, settings.tz, locale))
+
+
+async def discard(query: CallbackQuery, callback_data: NewPollCb, state: FSMContext) -> None:
+    draft = await _draft_for(query, state, callback_data.draft)
+    if draft is None:
+        return
+    await _finish(state)
+    await query.answer()
+    await replace_prompt(query, view.discarded_text())
+
+
+# -- the organizer's polls ---------------------------------------------------------------------
+
+
+async def _render_list(
+    session: AsyncSession, organizer_id: int, settings: Settings, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    items = await polls.list_for_organizer(session, organizer_id, limit=10)
+    return view.polls_text(items, settings.tz, locale), view.polls_keyboard(items)
+
+
+async def list_polls(
+    message: Message, session: AsyncSession, settings: Settings, i18n: I18n
+) -> None:
+    assert message.from_user is not None
+    text, markup = await _render_list(session, message.from_user.id, settings, i18n.current_locale)
+    await message.answer(text, reply_markup=markup)
+
+
+async def manage(
+    query: CallbackQuery,
+    callback_data: PollManageCb,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    organizer = query.from_user.id
+    locale = i18n.current_locale
+    closed = False
+    try:
+        if callback_data.action == "close":
+            closed = await polls.close_early(session, callback_data.poll, organizer)
+            answer = _("The poll is closed.") if closed else _("This poll is already closed.")
+        elif callback_data.action == "cancel":
+            done = await polls.cancel(session, callback_data.poll, organizer)
+            answer = _("The poll is cancelled.") if done else _("This poll is already cancelled.")
+        else:
+            answer = _("This button is no longer active.")
+    except PollError as error:
+        answer = view.problem_text(error)
+    await query.answer(answer[:200])
+    text, markup = await _render_list(session, organizer, settings, locale)
+    await replace_prompt(query, text, markup)
+    if closed:
+        parts = await results_for_organizer(session, callback_data.poll, settings, locale)
+        for part in parts or []:
+            await send_to_chat(query, text=part)
+
+
+def create_router() -> Router:
+    router = Router(name="poll_admin")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    msg, cb = router.message.register, router.callback_query.register
+
+    msg(new_poll, Command("newpoll"), _is_organizer)
+    msg(list_polls, Command("polls"), _is_organizer)
+    msg(refuse, Command("newpoll"))
+    msg(cancel_creating, Command("cancel"), StateFilter(NewPoll), _is_organizer)
+
+    msg(question_received, NewPoll.question, F.func(_text_answer), _is_organizer)
+    msg(options_received, NewPoll.options, F.func(_text_answer), _is_organizer)
+    msg(opening_received, NewPoll.opening, F.func(_text_answer), _is_organizer)
+    msg(closing_received, NewPoll.closing, F.func(_text_answer), _is_organizer)
+    msg(
+        text_expected,
+        StateFilter(NewPoll.question, NewPoll.options, NewPoll.opening, NewPoll.closing),
+        ~F.text,
+        _is_organizer,
+    )
+    msg(
+        buttons_expected,
+        StateFilter(NewPoll.kind, NewPoll.audience, NewPoll.visibility, NewPoll.confirm),
+        ~F.text | F.func(_text_answer),
+        _is_organizer,
+    )
+
+    kinds = {kind.value for kind in QuestionKind}
+    cb(kind_chosen, NewPoll.kind, NewPollCb.filter(F.action.in_(kinds)), _is_organizer)
+    cb(options_done, NewPoll.options, NewPollCb.filter(F.action == "done"), _is_organizer)
+
+    cb(audience_menu, NewPoll.audience, NewPollCb.filter(F.action == "audience"), _is_organizer)
+    cb(
+        choose_municipalities,
+        NewPoll.audience,
+        NewPollCb.filter(F.action == "municipalities"),
+        _is_organizer,
+    )
+    cb(municipalities_page, NewPoll.audience, NewPollMunicipalityPageCb.filter(), _is_organizer)
+    cb(municipality_toggled, NewPoll.audience, NewPollMunicipalityCb.filter(), _is_organizer)
+    cb(choose_age_groups, NewPoll.audience, NewPollCb.filter(F.action == "ages"), _is_organizer)
+    cb(age_group_toggled, NewPoll.audience, NewPollAgeCb.filter(), _is_organizer)
+    cb(
+        audience_chosen,
+        NewPoll.audience,
+        NewPollCb.filter(F.action.in_({"everyone", "next"})),
+        _is_organizer,
+    )
+
+    cb(opening_now, NewPoll.opening, NewPollCb.filter(F.action == "now"), _is_organizer)
+    cb(closing_in_a_week, NewPoll.closing, NewPollCb.filter(F.action == "week"), _is_organizer)
+    cb(
+        visibility_chosen,
+        NewPoll.visibility,
+        NewPollCb.filter(F.action.startswith("see_")),
+        _is_organizer,
+    )
+    cb(create, NewPoll.confirm, NewPollCb.filter(F.action == "create"), _is_organizer)
+    cb(discard, NewPoll.confirm, NewPollCb.filter(F.action == "discard"), _is_organizer)
+
+    cb(manage, PollManageCb.filter(), _is_organizer)
+    return router
