@@ -125,6 +125,12 @@ class RedisSettings(BaseModel):
     url: str | None = None
 
 
+class ResearchSettings(BaseModel):
+    """Research exports: residents appear under a pseudonym keyed with this secret."""
+
+    pseudonym_secret: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -140,6 +146,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    research: ResearchSettings = Field(default_factory=ResearchSettings)
     timezone: str = "Europe/Vilnius"
     default_locale: str = "lt"
     active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -240,4 +247,22 @@ def require_token(settings: Settings) -> str:
             "TELEGRAM_BOT_TOKEN: this does not look like a bot token (expected 123456789:AA...); "
             "copy it again from @BotFather"
         )
+    return value
+
+
+PSEUDONYM_HELP = (
+    "RESEARCH_PSEUDONYM_SECRET is not set: exports name residents by a pseudonym made with "
+    "this secret. Set it to a long random value (e.g. the output of "
+    "python -c 'import secrets; print(secrets.token_urlsafe(32))') and keep it unchanged, "
+    "so a resident keeps the same pseudonym in every export"
+)
+
+
+def require_pseudonym_secret(settings: Settings) -> str:
+    """The secret for research pseudonyms; there is no default (a known one would let
+    anyone link pseudonyms back to residents)."""
+    secret = settings.research.pseudonym_secret
+    value = secret.get_secret_value().strip() if secret is not None else ""
+    if not value:
+        raise ConfigError(PSEUDONYM_HELP)
     return value
