@@ -1,0 +1,89 @@
+"""Organizers import a survey by sending its YAML file to the bot in a private chat.
+
+A .yaml/.yml document from an organizer is downloaded (at most 256 KB), checked and
+created in the update's transaction: an invalid file is answered with every problem and its
+line number, and nothing is saved. A .yaml file from anyone else gets the organizers-only
+refusal; another document from an organizer gets a hint about the format.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import Document, Message, TelegramObject, User
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.telegram import survey_import as view
+from bot.config import Settings
+from bot.services import municipalities, roles, survey_import
+from bot.services.survey_import import MAX_FILE_BYTES, YAML_SUFFIXES, SurveyImportError
+from models import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def is_yaml(document: Document) -> bool:
+    return (document.file_name or "").lower().endswith(YAML_SUFFIXES)
+
+
+async def upload(
+    message: Message, bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n
+) -> None:
+    document = message.document
+    user = message.from_user
+    if document is None or user is None:
+        return
+    if not is_yaml(document):
+        await message.answer(view.not_yaml_hint())
+        return
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        await message.answer(view.too_large())
+        return
+    downloaded = await bot.download(document)
+    if downloaded is None:  # aiogram returns None only when given a destination
+        return
+    content = downloaded.read(MAX_FILE_BYTES + 1)
+    now = utcnow()
+    try:
+        poll = await survey_import.import_survey(
+            session, content, created_by=user.id, tz=settings.tz, now=now
+        )
+    except SurveyImportError as error:
+        logger.info("survey file from %s refused: %d problems", user.id, len(error.issues))
+        await message.answer(view.error_report(error))
+        return
+    logger.info("survey %s imported by %s", poll.id, user.id)
+    places = await municipalities.list_by_ids(
+        session, poll.audience.get("municipality_ids", []), i18n.current_locale
+    )
+    text = view.summary(poll, places, settings.tz, i18n.current_locale, now)
+    await message.answer(html.escape(text, quote=False))
+
+
+async def _is_organizer(
+    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
+) -> bool:
+    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
+
+
+def _yaml_document(message: Message) -> bool:
+    return message.document is not None and is_yaml(message.document)
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(_("Sorry, only organizers can do this."))
+
+
+def create_router() -> Router:
+    router = Router(name="survey_upload")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    # Organizers: any document (a hint unless it is YAML); others: only YAML files are
+    # refused here, other documents go on to the fallback.
+    router.message.register(upload, F.document, _is_organizer)
+    router.message.register(refuse, _yaml_document)
+    return router
