@@ -17,7 +17,11 @@ from handlers import (
     mydata,
     notifications,
     onboarding,
+    poll_admin,
+    poll_answering,
+    poll_results,
     settings,
+    survey_upload,
 )
 
 
@@ -29,8 +33,12 @@ def get_routers() -> list[Router]:
         onboarding.create_router(),
         settings.create_router(),
         mydata.create_router(),
+        poll_answering.create_router(),
         menu.create_router(),
         notifications.create_router(),
         announcements.create_router(),
+        poll_admin.create_router(),
+        poll_results.create_router(),
+        survey_upload.create_router(),
         fallback.create_router(),
     ]
