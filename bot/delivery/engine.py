@@ -277,6 +277,11 @@ class DeliveryEngine:
                 total = await broadcasts.start(session, broadcast_id)
             if total is not None:
                 logger.info("broadcast %s started: %d recipients", broadcast_id, total)
+                if total > 1000 and self.engine.dialect.name == "postgresql":
+                    # Fresh statistics, so claiming a batch uses the index on a big queue.
+                    async with self.engine.connect() as conn:
+                        await conn.execute(text("ANALYZE outbox"))
+                        await conn.commit()
                 await self.report_progress(force=True, broadcast_id=broadcast_id)
 
     async def claim(self, limit: int) -> list[Claimed]:

@@ -46,14 +46,17 @@ class SendPacer:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                slot = max(now, self._next, self._paused_until)
+                slot = max(self._next, self._paused_until)
                 if len(self._window) == self._window.maxlen:
                     slot = max(slot, self._window[0] + 1.0)
                 if slot <= now:
                     break
                 await asyncio.sleep(slot - now)
             sent = time.monotonic()
-            self._next = sent + self.interval
+            # The next slot counts from this slot rather than from when the sleep ended, so
+            # small oversleeps do not add up; after a long idle time it restarts from now.
+            # The window above still counts real send times, so no catching up can burst.
+            self._next = max(slot, sent - self.interval / 2) + self.interval
             self._window.append(sent)
         self._last_by_chat[chat_id] = sent
         self._last_by_chat.move_to_end(chat_id)

@@ -16,12 +16,11 @@ import csv
 import enum
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+if TYPE_CHECKING:  # openpyxl (and numpy under it) loads only when an XLSX is written
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,6 +88,8 @@ async def write_csv(
 def _text_cell(sheet: WriteOnlyWorksheet, value: str | int) -> Cell | int:
     if isinstance(value, int):
         return value
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # never a formula, whatever the text starts with
     return cell
@@ -97,6 +98,8 @@ def _text_cell(sheet: WriteOnlyWorksheet, value: str | int) -> Cell | int:
 async def write_xlsx(session: AsyncSession, poll_id: int, secret: str, target: Path) -> int:
     """Write the XLSX (openpyxl write-only mode: rows are streamed to disk); returns the
     number of answers written."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(f"poll_{poll_id}")
     sheet.append(list(COLUMNS))
