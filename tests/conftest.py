@@ -109,11 +109,24 @@ async def postgres_database(
     try:
         yield with_database(_asyncpg_url(server.admin_url), name)
     finally:
-        conn = await asyncpg.connect(server.admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await _drop_database(server.admin_url, name)
+
+
+async def _drop_database(admin_url: str, name: str, attempts: int = 10) -> None:
+    """Drop a test database. A user without superuser rights cannot end an autovacuum
+    worker that happens to be in it, so wait for the worker and try again."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        for attempt in range(attempts):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
