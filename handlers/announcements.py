@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import event
@@ -31,10 +31,11 @@ from bot.channels.telegram.callbacks import (
     AnnounceMunicipalityPageCb,
     BroadcastCancelCb,
 )
+from bot.channels.telegram.filters import is_organizer, typed_text
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
-from bot.services import audiences, broadcasts, municipalities, roles
+from bot.services import audiences, broadcasts, municipalities
 from bot.services.broadcasts import BroadcastError
 from bot.services.quiet_hours import QuietHours
 from models import AgeGroup, MessageCategory, utcnow
@@ -50,17 +51,6 @@ class Compose(StatesGroup):
     audience = State()
     confirm = State()  # preview shown: send now, schedule or discard
     schedule = State()  # waiting for the date and time
-
-
-async def _is_organizer(
-    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
-) -> bool:
-    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
-
-
-def _text_answer(message: Message) -> bool:
-    """Typed text that is not a command (commands keep their own meaning)."""
-    return message.text is not None and not message.text.startswith("/")
 
 
 async def _draft(state: FSMContext) -> Draft | None:
@@ -565,54 +555,54 @@ def create_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     msg, cb = router.message.register, router.callback_query.register
 
-    msg(announce, Command("announce"), _is_organizer)
-    msg(list_announcements, Command("announcements"), _is_organizer)
+    msg(announce, Command("announce"), is_organizer)
+    msg(list_announcements, Command("announcements"), is_organizer)
     msg(refuse, Command("announce", "announcements"))
-    msg(cancel_composing, Command("cancel"), StateFilter(Compose), _is_organizer)
+    msg(cancel_composing, Command("cancel"), StateFilter(Compose), is_organizer)
 
-    msg(content_received, Compose.content, F.photo | F.func(_text_answer), _is_organizer)
-    msg(content_of_wrong_kind, Compose.content, ~F.text, _is_organizer)
-    cb(without_button, Compose.button, AnnounceCb.filter(F.action == "nobutton"), _is_organizer)
-    cb(with_button, Compose.button, AnnounceCb.filter(F.action == "button"), _is_organizer)
-    msg(button_text_received, Compose.button_text, F.func(_text_answer), _is_organizer)
-    msg(button_url_received, Compose.button_url, F.func(_text_answer), _is_organizer)
+    msg(content_received, Compose.content, F.photo | F.func(typed_text), is_organizer)
+    msg(content_of_wrong_kind, Compose.content, ~F.text, is_organizer)
+    cb(without_button, Compose.button, AnnounceCb.filter(F.action == "nobutton"), is_organizer)
+    cb(with_button, Compose.button, AnnounceCb.filter(F.action == "button"), is_organizer)
+    msg(button_text_received, Compose.button_text, F.func(typed_text), is_organizer)
+    msg(button_url_received, Compose.button_url, F.func(typed_text), is_organizer)
     msg(
         text_expected,
         StateFilter(Compose.button_text, Compose.button_url, Compose.schedule),
         ~F.text,
-        _is_organizer,
+        is_organizer,
     )
 
     msg(
         buttons_expected,
         StateFilter(Compose.button, Compose.audience, Compose.confirm),
-        ~F.text | F.func(_text_answer),
-        _is_organizer,
+        ~F.text | F.func(typed_text),
+        is_organizer,
     )
 
-    cb(audience_menu, Compose.audience, AnnounceCb.filter(F.action == "audience"), _is_organizer)
+    cb(audience_menu, Compose.audience, AnnounceCb.filter(F.action == "audience"), is_organizer)
     cb(
         choose_municipalities,
         Compose.audience,
         AnnounceCb.filter(F.action == "municipalities"),
-        _is_organizer,
+        is_organizer,
     )
-    cb(municipalities_page, Compose.audience, AnnounceMunicipalityPageCb.filter(), _is_organizer)
-    cb(municipality_toggled, Compose.audience, AnnounceMunicipalityCb.filter(), _is_organizer)
-    cb(choose_age_groups, Compose.audience, AnnounceCb.filter(F.action == "ages"), _is_organizer)
-    cb(age_group_toggled, Compose.audience, AnnounceAgeCb.filter(), _is_organizer)
+    cb(municipalities_page, Compose.audience, AnnounceMunicipalityPageCb.filter(), is_organizer)
+    cb(municipality_toggled, Compose.audience, AnnounceMunicipalityCb.filter(), is_organizer)
+    cb(choose_age_groups, Compose.audience, AnnounceCb.filter(F.action == "ages"), is_organizer)
+    cb(age_group_toggled, Compose.audience, AnnounceAgeCb.filter(), is_organizer)
     cb(
         to_preview,
         Compose.audience,
         AnnounceCb.filter(F.action.in_({"everyone", "preview"})),
-        _is_organizer,
+        is_organizer,
     )
 
     deciding = StateFilter(Compose.confirm, Compose.schedule)
-    cb(send_now, deciding, AnnounceCb.filter(F.action == "send"), _is_organizer)
-    cb(ask_schedule, deciding, AnnounceCb.filter(F.action == "schedule"), _is_organizer)
-    cb(discard, deciding, AnnounceCb.filter(F.action == "discard"), _is_organizer)
-    msg(schedule_received, Compose.schedule, F.func(_text_answer), _is_organizer)
+    cb(send_now, deciding, AnnounceCb.filter(F.action == "send"), is_organizer)
+    cb(ask_schedule, deciding, AnnounceCb.filter(F.action == "schedule"), is_organizer)
+    cb(discard, deciding, AnnounceCb.filter(F.action == "discard"), is_organizer)
+    msg(schedule_received, Compose.schedule, F.func(typed_text), is_organizer)
 
-    cb(cancel_scheduled, BroadcastCancelCb.filter(), _is_organizer)
+    cb(cancel_scheduled, BroadcastCancelCb.filter(), is_organizer)
     return router

@@ -14,7 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import event
@@ -27,6 +27,7 @@ from bot.channels.telegram.announcing import (
     time_not_understood,
     toggled,
 )
+from bot.channels.telegram.filters import is_organizer, typed_text
 from bot.channels.telegram.poll_admin import (
     NewPollAgeCb,
     NewPollCb,
@@ -39,7 +40,7 @@ from bot.channels.telegram.poll_jobs import create_invitation, results_for_organ
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
-from bot.services import audiences, municipalities, polls, roles
+from bot.services import audiences, municipalities, polls
 from bot.services.polls import PollError, PollProblem, QuestionSpec
 from models import AgeGroup, MessageCategory, PollStatus, QuestionKind, ResultsVisibility, utcnow
 from models.polls import OPTION_MAX_LENGTH
@@ -54,17 +55,6 @@ class NewPoll(StatesGroup):
     closing = State()
     visibility = State()
     confirm = State()
-
-
-async def _is_organizer(
-    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
-) -> bool:
-    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
-
-
-def _text_answer(message: Message) -> bool:
-    """Typed text that is not a command (commands keep their own meaning)."""
-    return message.text is not None and not message.text.startswith("/")
 
 
 async def _draft(state: FSMContext) -> PollDraft | None:
@@ -660,60 +650,60 @@ def create_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     msg, cb = router.message.register, router.callback_query.register
 
-    msg(new_poll, Command("newpoll"), _is_organizer)
-    msg(list_polls, Command("polls"), _is_organizer)
+    msg(new_poll, Command("newpoll"), is_organizer)
+    msg(list_polls, Command("polls"), is_organizer)
     msg(refuse, Command("newpoll"))
-    msg(cancel_creating, Command("cancel"), StateFilter(NewPoll), _is_organizer)
+    msg(cancel_creating, Command("cancel"), StateFilter(NewPoll), is_organizer)
 
-    msg(question_received, NewPoll.question, F.func(_text_answer), _is_organizer)
-    msg(options_received, NewPoll.options, F.func(_text_answer), _is_organizer)
-    msg(opening_received, NewPoll.opening, F.func(_text_answer), _is_organizer)
-    msg(closing_received, NewPoll.closing, F.func(_text_answer), _is_organizer)
+    msg(question_received, NewPoll.question, F.func(typed_text), is_organizer)
+    msg(options_received, NewPoll.options, F.func(typed_text), is_organizer)
+    msg(opening_received, NewPoll.opening, F.func(typed_text), is_organizer)
+    msg(closing_received, NewPoll.closing, F.func(typed_text), is_organizer)
     msg(
         text_expected,
         StateFilter(NewPoll.question, NewPoll.options, NewPoll.opening, NewPoll.closing),
         ~F.text,
-        _is_organizer,
+        is_organizer,
     )
     msg(
         buttons_expected,
         StateFilter(NewPoll.kind, NewPoll.audience, NewPoll.visibility, NewPoll.confirm),
-        ~F.text | F.func(_text_answer),
-        _is_organizer,
+        ~F.text | F.func(typed_text),
+        is_organizer,
     )
 
     kinds = {kind.value for kind in QuestionKind}
-    cb(kind_chosen, NewPoll.kind, NewPollCb.filter(F.action.in_(kinds)), _is_organizer)
-    cb(options_done, NewPoll.options, NewPollCb.filter(F.action == "done"), _is_organizer)
+    cb(kind_chosen, NewPoll.kind, NewPollCb.filter(F.action.in_(kinds)), is_organizer)
+    cb(options_done, NewPoll.options, NewPollCb.filter(F.action == "done"), is_organizer)
 
-    cb(audience_menu, NewPoll.audience, NewPollCb.filter(F.action == "audience"), _is_organizer)
+    cb(audience_menu, NewPoll.audience, NewPollCb.filter(F.action == "audience"), is_organizer)
     cb(
         choose_municipalities,
         NewPoll.audience,
         NewPollCb.filter(F.action == "municipalities"),
-        _is_organizer,
+        is_organizer,
     )
-    cb(municipalities_page, NewPoll.audience, NewPollMunicipalityPageCb.filter(), _is_organizer)
-    cb(municipality_toggled, NewPoll.audience, NewPollMunicipalityCb.filter(), _is_organizer)
-    cb(choose_age_groups, NewPoll.audience, NewPollCb.filter(F.action == "ages"), _is_organizer)
-    cb(age_group_toggled, NewPoll.audience, NewPollAgeCb.filter(), _is_organizer)
+    cb(municipalities_page, NewPoll.audience, NewPollMunicipalityPageCb.filter(), is_organizer)
+    cb(municipality_toggled, NewPoll.audience, NewPollMunicipalityCb.filter(), is_organizer)
+    cb(choose_age_groups, NewPoll.audience, NewPollCb.filter(F.action == "ages"), is_organizer)
+    cb(age_group_toggled, NewPoll.audience, NewPollAgeCb.filter(), is_organizer)
     cb(
         audience_chosen,
         NewPoll.audience,
         NewPollCb.filter(F.action.in_({"everyone", "next"})),
-        _is_organizer,
+        is_organizer,
     )
 
-    cb(opening_now, NewPoll.opening, NewPollCb.filter(F.action == "now"), _is_organizer)
-    cb(closing_in_a_week, NewPoll.closing, NewPollCb.filter(F.action == "week"), _is_organizer)
+    cb(opening_now, NewPoll.opening, NewPollCb.filter(F.action == "now"), is_organizer)
+    cb(closing_in_a_week, NewPoll.closing, NewPollCb.filter(F.action == "week"), is_organizer)
     cb(
         visibility_chosen,
         NewPoll.visibility,
         NewPollCb.filter(F.action.startswith("see_")),
-        _is_organizer,
+        is_organizer,
     )
-    cb(create, NewPoll.confirm, NewPollCb.filter(F.action == "create"), _is_organizer)
-    cb(discard, NewPoll.confirm, NewPollCb.filter(F.action == "discard"), _is_organizer)
+    cb(create, NewPoll.confirm, NewPollCb.filter(F.action == "create"), is_organizer)
+    cb(discard, NewPoll.confirm, NewPollCb.filter(F.action == "discard"), is_organizer)
 
-    cb(manage, PollManageCb.filter(), _is_organizer)
+    cb(manage, PollManageCb.filter(), is_organizer)
     return router

@@ -15,25 +15,20 @@ from pathlib import Path
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, FSInputFile, Message, TelegramObject, User
+from aiogram.types import BufferedInputFile, FSInputFile, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import poll_chart
 from bot.channels.telegram import poll_results as view
+from bot.channels.telegram.filters import is_organizer
 from bot.config import ConfigError, Settings, require_pseudonym_secret
-from bot.services import poll_export, polls, roles
+from bot.services import poll_export, polls
 from bot.services.poll_export import ExportFormat
 from models import Poll
 
 logger = logging.getLogger(__name__)
-
-
-async def _is_organizer(
-    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
-) -> bool:
-    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
 
 
 async def _poll(message: Message, command: CommandObject, session: AsyncSession) -> Poll | None:
@@ -133,7 +128,7 @@ async def refuse(message: Message) -> None:
 def create_router() -> Router:
     router = Router(name="poll_results")
     router.message.filter(F.chat.type == "private")
-    router.message.register(show_results, Command("poll_results"), _is_organizer)
-    router.message.register(export_answers, Command("poll_export"), _is_organizer)
+    router.message.register(show_results, Command("poll_results"), is_organizer)
+    router.message.register(export_answers, Command("poll_export"), is_organizer)
     router.message.register(refuse, Command("poll_results", "poll_export"))
     return router

@@ -13,14 +13,15 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.types import Document, Message, TelegramObject, User
+from aiogram.types import Document, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import survey_import as view
+from bot.channels.telegram.filters import is_organizer
 from bot.config import Settings
-from bot.services import municipalities, roles, survey_import
+from bot.services import municipalities, survey_import
 from bot.services.survey_import import MAX_FILE_BYTES, YAML_SUFFIXES, SurveyImportError
 from models import utcnow
 
@@ -65,12 +66,6 @@ async def upload(
     await message.answer(html.escape(text, quote=False))
 
 
-async def _is_organizer(
-    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
-) -> bool:
-    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
-
-
 def _yaml_document(message: Message) -> bool:
     return message.document is not None and is_yaml(message.document)
 
@@ -84,6 +79,6 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     # Organizers: any document (a hint unless it is YAML); others: only YAML files are
     # refused here, other documents go on to the fallback.
-    router.message.register(upload, F.document, _is_organizer)
+    router.message.register(upload, F.document, is_organizer)
     router.message.register(refuse, _yaml_document)
     return router

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject, User
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram.texts import menu_label_in_every_locale
+from bot.services import roles
 from models import Resident
 
 
@@ -24,3 +26,15 @@ class Onboarded(Filter):
 
     async def __call__(self, _event: object, resident: Resident | None = None) -> bool:
         return resident is not None and resident.is_onboarded
+
+
+async def is_organizer(
+    _event: TelegramObject, session: AsyncSession, event_from_user: User | None = None
+) -> bool:
+    """The person who sent the update holds the organizer role."""
+    return event_from_user is not None and await roles.is_organizer(session, event_from_user.id)
+
+
+def typed_text(message: Message) -> bool:
+    """Typed text that is not a command (commands keep their own meaning)."""
+    return message.text is not None and not message.text.startswith("/")
