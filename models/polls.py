@@ -90,6 +90,9 @@ class Poll(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the closing results were handed out: the organizer's messages sent and the
+    # residents' results broadcast created (or found not due). Set once, conditionally.
+    results_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     questions: Mapped[list[PollQuestion]] = relationship(
