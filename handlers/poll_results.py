@@ -8,20 +8,20 @@ organizers of one deployment share their polls, so any organizer may read any po
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 from pathlib import Path
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, FSInputFile, Message
+from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import poll_chart
 from bot.channels.telegram import poll_results as view
+from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.filters import is_organizer
 from bot.config import ConfigError, Settings, require_pseudonym_secret
 from bot.services import poll_export, polls
@@ -55,7 +55,10 @@ async def show_results(
     session: AsyncSession,
     settings: Settings,
     i18n: I18n,
+    bot: Bot,
 ) -> None:
+    """The texts now; the charts after the update's transaction has committed, so drawing
+    them (a fraction of a second each, in a worker thread) holds no database lock."""
     poll = await _poll(message, command, session)
     if poll is None:
         return
@@ -68,17 +71,10 @@ async def show_results(
         poll, tally, by_municipality, reached, tz=settings.tz, locale=locale
     ):
         await message.answer(text)
-    if not tally.respondents:
-        return
-    for question in tally.questions:
-        spec = poll_chart.chart_spec(question, locale)
-        if spec is None:
-            continue
-        png = await asyncio.to_thread(poll_chart.render_png, spec)
-        await message.answer_photo(
-            BufferedInputFile(png, filename=f"apklausa_{poll.id}_{question.position}.png"),
-            caption=view.chart_caption(question),
-        )
+    charts = poll_chart.charts_of(poll.id, tally, locale)
+    if charts:
+        chat_id = message.chat.id
+        after_commit(session, lambda: poll_chart.send_charts(bot, chat_id, charts))
 
 
 async def export_answers(

@@ -5,9 +5,11 @@ as SQL on both databases."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.telegram import after_commit
 from bot.services import audiences, broadcasts, polls, residents
 from bot.services.audiences import Audience
 from bot.services.polls import QuestionSpec
@@ -135,3 +137,29 @@ async def test_answered_poll_audience_is_sql_on_both_databases(db: Database) -> 
     async with db.sessions() as session:
         expected = {p.id for p in await people(session, [*answered, *in_birzai])}
     assert {row.resident_id for row in rows} == expected
+
+
+# -- work after the update's commit ----------------------------------------------------------
+
+
+async def test_work_after_commit_runs_after_a_commit_only(db: Database) -> None:
+    done: list[str] = []
+
+    async def note(name: str) -> None:
+        done.append(name)
+
+    with after_commit.collecting() as pending:
+        async with db.sessions() as session, session.begin():
+            after_commit.after_commit(session, lambda: note("committed"))
+            assert pending == []  # not before the commit
+        async with db.sessions() as session:
+            await session.begin()
+            after_commit.after_commit(session, lambda: note("rolled back"))
+            await session.rollback()
+        await after_commit.run(pending, update_id=1)
+    assert done == ["committed"]
+    assert pending == []
+
+    async with db.sessions() as session:
+        with pytest.raises(RuntimeError):
+            after_commit.after_commit(session, lambda: note("outside an update"))

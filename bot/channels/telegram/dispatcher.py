@@ -18,6 +18,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
+from bot.channels.telegram import after_commit
 from bot.channels.telegram.inflight import InFlightUpdates
 from bot.channels.telegram.middlewares import (
     DatabaseSessionMiddleware,
@@ -36,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 class DalyvaukDispatcher(Dispatcher):
-    """aiogram's Dispatcher that also knows which updates are being handled."""
+    """aiogram's Dispatcher that also knows which updates are being handled, and runs the
+    work handlers leave for after their transaction has committed (``after_commit``)."""
 
     def __init__(self, *, inflight: InFlightUpdates, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -45,7 +47,10 @@ class DalyvaukDispatcher(Dispatcher):
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         self.inflight.started(update.update_id)
         try:
-            return await super().feed_update(bot, update, **kwargs)
+            with after_commit.collecting() as pending:
+                result = await super().feed_update(bot, update, **kwargs)
+                await after_commit.run(pending, update.update_id)
+            return result
         finally:
             await self.inflight.finished(update.update_id)
 

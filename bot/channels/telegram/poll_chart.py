@@ -8,24 +8,35 @@ the title. 1080 pixels wide with text of 17–22 pt, so a phone shows it without
 :func:`render_png` draws them with matplotlib's Agg renderer and no pyplot (no global
 figure state, nothing shown, no network), so it can run in a worker thread. The font is
 DejaVu Sans, which ships with matplotlib and has every Lithuanian letter.
+:func:`send_charts` draws them in a worker thread and sends them; call it outside a
+database transaction (``after_commit`` in a handler).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import gettext as _
 
 from bot.channels.telegram.poll_results import (
+    chart_caption,
     mean_text,
     percent,
     residents_answered,
     votes,
 )
-from bot.services.polls import QuestionTally
+from bot.services.polls import PollTally, QuestionTally
 from models import QuestionKind
+
+logger = logging.getLogger(__name__)
 
 WIDTH_PX = 1080
 DPI = 100
@@ -74,6 +85,46 @@ def chart_spec(question: QuestionTally, locale: str) -> ChartSpec | None:
         if question.kind is QuestionKind.MULTIPLE:
             notes.append(_("several answers allowed"))
     return ChartSpec(f"{question.position}. {question.text}", " · ".join(notes), bars)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One chart to send: what to draw, the photo's caption and its file name."""
+
+    spec: ChartSpec
+    caption: str
+    filename: str
+
+
+def charts_of(poll_id: int, tally: PollTally, locale: str) -> list[Chart]:
+    """A chart per choice or scale question, in question order; none before any answer."""
+    if not tally.respondents:
+        return []
+    return [
+        Chart(spec, chart_caption(question), f"apklausa_{poll_id}_{question.position}.png")
+        for question in tally.questions
+        if (spec := chart_spec(question, locale)) is not None
+    ]
+
+
+async def send_charts(bot: Bot, chat_id: int, charts: Sequence[Chart]) -> str | None:
+    """Draw each chart in a worker thread (the event loop keeps serving) and send it.
+
+    Returns the Telegram file id of the first chart, so it can be sent again without a new
+    upload; None when it could not be sent. Stops at the first refusal."""
+    first: str | None = None
+    for index, chart in enumerate(charts):
+        png = await asyncio.to_thread(render_png, chart.spec)
+        try:
+            message = await bot.send_photo(
+                chat_id, BufferedInputFile(png, filename=chart.filename), caption=chart.caption
+            )
+        except TelegramAPIError as exc:
+            logger.warning("chart to chat %s failed: %s", chat_id, type(exc).__name__)
+            break
+        if index == 0 and message.photo:
+            first = message.photo[-1].file_id
+    return first
 
 
 def _wrap(text: str, width: int) -> str:
