@@ -14,7 +14,11 @@ Everything runs in this process, on PostgreSQL, with all traffic on 127.0.0.1:
 2. Bare aiogram: a plain ``Bot`` and a Dispatcher whose only handler is
    ``await query.answer()``, behind the same webhook server (``create_webhook_app``), fed
    one ``callback_query`` per resident: the press of an answer button.
-3. Answer path: the real application's dispatcher behind the webhook server, the same kind
+3. Middlewares only (information, no target): the bot's own dispatcher with all its
+   middlewares (the update's transaction with its de-duplication, conversation state,
+   resident, language, flood control) and one handler that only answers the query; it
+   shows how much of the answer path is the per-update floor rather than poll work.
+4. Answer path: the real application's dispatcher behind the webhook server, the same kind
    of updates (other query ids): each records the answer, answers the query, marks the
    chosen option (editMessageReplyMarkup) and sends the thank-you.
    The updates are POSTed straight to the webhook URL (not through the local Bot API's
@@ -23,7 +27,7 @@ Everything runs in this process, on PostgreSQL, with all traffic on 127.0.0.1:
    the end of its handling (``dispatcher.inflight``: after the transaction committed).
    Throughput = updates ÷ wall time from the first POST until all are handled.
    Target: answer path ≥ 0.5 × bare aiogram.
-4. Tally: ``--tally-answers`` answers (and respondents) of another poll, bulk inserted for
+5. Tally: ``--tally-answers`` answers (and respondents) of another poll, bulk inserted for
    as many synthetic residents, then ``polls.tally`` timed 5 times (each in a new session).
    Target: best < 100 ms.
 
@@ -59,17 +63,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import asyncpg
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Application, create_application
 from bot.channels.telegram import poll_answering as view
-from bot.channels.telegram.dispatcher import DalyvaukDispatcher
+from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_dispatcher
 from bot.channels.telegram.inflight import InFlightUpdates
+from bot.channels.telegram.middlewares import UnreachableResidents
 from bot.channels.telegram.poll_callbacks import PollChoiceCb
 from bot.channels.telegram.webhook import create_webhook_app
 from bot.config import Settings, WebhookSettings, explicit_settings
@@ -224,6 +230,19 @@ class PathFigures:
     cpu_ms_per_update: float  # this process's CPU time (bot, webhook server, Bot API, client)
     api_calls: dict[str, int]  # Bot API calls made while the updates were handled
     bad_requests: int
+    sql_per_update: float  # statements sent to the database per update (cursor executes)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine sends (0 for the bare path, which has none)."""
+
+    def __init__(self, engine: AsyncEngine | None = None) -> None:
+        self.count = 0
+        if engine is not None:
+            event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -259,6 +278,7 @@ async def drive(
     settings: WebhookSettings,
     updates: list[dict[str, Any]],
     concurrency: int,
+    statements: StatementCounter,
 ) -> PathFigures:
     """POST the updates to the webhook, ``concurrency`` at a time, each waiting until handled."""
     inflight = dispatcher.inflight
@@ -292,11 +312,13 @@ async def drive(
                     latencies.append(time.perf_counter() - started)
 
             started, cpu = time.perf_counter(), time.process_time()
+            statements_before = statements.count
             async with asyncio.timeout(60 + len(bodies) / 20):
                 await asyncio.gather(*(worker() for _ in range(concurrency)))
             wall = elapsed(started)
             cpu = time.process_time() - cpu
             await inflight.wait_idle(timeout=30)
+            sql = statements.count - statements_before
     finally:
         await runner.cleanup()
     handling = inflight.handling[-len(bodies) :]
@@ -314,6 +336,7 @@ async def drive(
         cpu_ms_per_update=cpu / len(bodies) * 1000,
         api_calls=count_calls(api, calls_before),
         bad_requests=api.stats.bad_requests - bad_before,
+        sql_per_update=sql / len(bodies),
     )
 
 
@@ -432,6 +455,7 @@ async def bare_path(world: World, concurrency: int) -> PathFigures:
             WebhookSettings(**webhook_settings()),
             updates,
             concurrency,
+            StatementCounter(),
         )
     finally:
         await bot.session.close()
@@ -442,6 +466,39 @@ async def bare_path(world: World, concurrency: int) -> PathFigures:
             f"{figures.bad_requests} bad requests"
         )
     return figures
+
+
+async def middleware_path(world: World, concurrency: int) -> PathFigures:
+    """The bot's own dispatcher (every middleware: the update's transaction and its
+    de-duplication, the conversation state, the resident, language, flood control) with one
+    handler that only answers the query: what the bot costs before any poll work."""
+    app = world.app
+    updates = await presses(world)
+    router = Router(name="bench_empty")
+
+    async def answered(query: CallbackQuery) -> None:
+        await query.answer()
+
+    router.callback_query.register(answered)
+    dispatcher = create_dispatcher(
+        app.settings,
+        app.session_factory,
+        app.i18n,
+        UnreachableResidents(app.session_factory),
+        app.delivery,
+        routers=[router],
+    )
+    dispatcher.inflight = TimedInFlight()
+    return await drive(
+        "middlewares only",
+        world.api,
+        dispatcher,
+        app.bot,
+        WebhookSettings(**webhook_settings()),
+        updates,
+        concurrency,
+        StatementCounter(app.engine),
+    )
 
 
 @dataclass
@@ -484,6 +541,7 @@ async def answer_path(world: World, concurrency: int) -> tuple[PathFigures, Reco
         app.settings.webhook,
         updates,
         concurrency,
+        StatementCounter(app.engine),
     )
     return figures, await recorded(world)
 
@@ -627,6 +685,7 @@ class Row:
 class Results:
     setup_seconds: float | None = None
     bare: PathFigures | None = None
+    middlewares: PathFigures | None = None
     answer: PathFigures | None = None
     recorded: Recorded | None = None
     tally: TallyFigures | None = None
@@ -662,6 +721,12 @@ def path_rows(figures: PathFigures) -> list[Row]:
             "info",
         ),
         Row(f"{figures.name}: Bot API calls", calls or "none", "", "info"),
+        Row(
+            f"{figures.name}: SQL statements per update",
+            f"{figures.sql_per_update:.1f}",
+            "",
+            "info",
+        ),
     ]
 
 
@@ -670,8 +735,13 @@ def build_rows(results: Results, options: Options) -> list[Row]:
     n = options.residents
     if results.bare is not None:
         rows += path_rows(results.bare)
+    if results.middlewares is not None:
+        rows += path_rows(results.middlewares)
     if results.answer is not None:
         rows += path_rows(results.answer)
+    if results.bare is not None and results.middlewares is not None:
+        floor = results.middlewares.per_second / results.bare.per_second
+        rows.append(Row("middlewares only ÷ bare aiogram (updates/s)", f"{floor:.3f}", "", "info"))
     if results.bare is not None and results.answer is not None:
         ratio = results.answer.per_second / results.bare.per_second
         rows.append(
@@ -770,6 +840,7 @@ def write_json(path: Path, results: Results, rows: list[Row], context: dict[str,
         **context,
         "setup_seconds": results.setup_seconds,
         "bare": asdict(results.bare) if results.bare else None,
+        "middlewares": asdict(results.middlewares) if results.middlewares else None,
         "answer": asdict(results.answer) if results.answer else None,
         "recorded": asdict(results.recorded) if results.recorded else None,
         "tally": asdict(results.tally) if results.tally else None,
@@ -822,6 +893,9 @@ async def bench(admin_url: str, options: Options, context: dict[str, Any]) -> in
             if world is not None:
                 results.bare = await guarded(
                     "Bare aiogram", results, bare_path(world, options.concurrency)
+                )
+                results.middlewares = await guarded(
+                    "Middlewares only", results, middleware_path(world, options.concurrency)
                 )
                 answered = await guarded(
                     "Answer path", results, answer_path(world, options.concurrency)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,3 +46,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """``"postgresql"`` or ``"sqlite"``: for statements built once per database kind."""
+    return session.get_bind().dialect.name
+
+
+def insert_function(dialect: str) -> Callable[[Any], Any]:
+    """The ``insert()`` with ``ON CONFLICT`` of this database kind (SQLite and PostgreSQL
+    both have it, under the same names): one statement instead of a savepoint, an insert
+    and a release when a unique key may already be taken. Its statements are typed ``Any``:
+    the two ``Insert`` classes share these methods but no base class declaring them."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -79,6 +79,8 @@ async def ask(
     selected: frozenset[int] = frozenset()
     if question.kind is QuestionKind.MULTIPLE:
         selected = await polls.selected_options(session, question.id, resident)
+    elif question.kind in (QuestionKind.SINGLE, QuestionKind.SCALE):
+        selected = await polls.current_choice(session, question.id, resident)
     await bot.send_message(
         chat_id,
         view.question_text(poll, question, locale),
@@ -119,6 +121,7 @@ async def _continue(
     bot: Bot,
     chat_id: int,
     poll: Poll,
+    result: AnswerResult,
     *,
     session: AsyncSession,
     resident: Resident,
@@ -126,8 +129,8 @@ async def _continue(
     settings: Settings,
     locale: str,
 ) -> None:
-    """After a first answer: the next question, or the thank-you."""
-    question = await polls.next_question(session, poll, resident)
+    """After a first answer: the next question (the service chose it), or the thank-you."""
+    question = next((q for q in poll.questions if q.id == result.next_question_id), None)
     if question is None:
         await _finish(
             bot, chat_id, poll, session=session, state=state, settings=settings, locale=locale
@@ -214,7 +217,7 @@ async def _refuse(query: CallbackQuery, refusal: Refusal | None) -> None:
 
 async def _question_of(session: AsyncSession, result: AnswerResult) -> tuple[Poll, PollQuestion]:
     assert result.poll_id is not None and result.question_id is not None
-    poll = await polls.get_poll(session, result.poll_id)
+    poll = result.poll or await polls.get_poll(session, result.poll_id)
     assert poll is not None
     question = next(q for q in poll.questions if q.id == result.question_id)
     return poll, question
@@ -249,6 +252,7 @@ async def _answered(
         query.bot,  # type: ignore[arg-type]
         query.from_user.id,
         poll,
+        result,
         session=session,
         resident=resident,
         state=state,
@@ -446,6 +450,7 @@ async def text_answered(
         message.bot,
         message.chat.id,
         poll,
+        result,
         session=session,
         resident=resident,
         state=state,

@@ -134,7 +134,7 @@ async def test_single_choice_from_the_menu_with_results_and_a_change(
     assert chat.reply_texts[0] == (
         "Į šią apklausą jau atsakėte. Jei norite pakeisti atsakymą, pasirinkite iš naujo:"
     )
-    assert chat.last.button_texts() == ["Raudona", "Žalia"]
+    assert chat.last.button_texts() == ["✓ Raudona", "Žalia"]  # the current answer is marked
 
 
 async def test_results_are_not_shown_before_closing_by_default(

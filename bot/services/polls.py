@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import hmac
 from collections import defaultdict
@@ -23,11 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
+from bot.db import dialect_of, insert_function
 from bot.services.audiences import Audience
 from bot.services.collation import lithuanian_sort_key
 from models import (
@@ -472,6 +474,10 @@ class AnswerResult:
     refusal: Refusal | None = None
     poll_id: int | None = None
     question_id: int | None = None
+    next_question_id: int | None = None  # after a first answer: the question to ask next
+    # The poll (loaded with its questions), so the caller need not load it again; the
+    # session's identity map holds objects weakly and would forget it.
+    poll: Poll | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -495,11 +501,16 @@ def _refused(
 async def _question(
     session: AsyncSession, question_id: int, resident: Resident, kind: QuestionKind, now: datetime
 ) -> tuple[Poll, PollQuestion] | AnswerResult:
-    poll = await session.scalar(
-        select(Poll)
-        .join(PollQuestion, PollQuestion.poll_id == Poll.id)
-        .where(PollQuestion.id == question_id)
-    )
+    poll = (
+        await session.scalars(
+            select(Poll)
+            .join(PollQuestion, PollQuestion.poll_id == Poll.id)
+            .where(PollQuestion.id == question_id)
+            # One statement for the poll, its questions and their options (the answer path
+            # is the busiest in the bot; the default selectin loading would take three).
+            .options(joinedload(Poll.questions).joinedload(PollQuestion.options))
+        )
+    ).first()
     if poll is None:
         return _refused(Refusal.NOT_FOUND, None, question_id)
     question = next(q for q in poll.questions if q.id == question_id)
@@ -569,7 +580,103 @@ async def _record(
     value: _Value,
     now: datetime,
 ) -> AnswerResult:
-    """Insert the resident's answer, or update the one there; the UNIQUE key decides races."""
+    """Record the answer and move the resident's progress on (when it changed anything)."""
+    if value.choices is None:
+        outcome = await _upsert_answer(session, poll, question, resident, value, now)
+    else:
+        outcome = await _record_choices(session, poll, question, resident, value, now)
+    following: PollQuestion | None = None
+    if outcome is not AnswerOutcome.UNCHANGED:
+        following = await _advance(session, poll, resident, now, answered_question=question.id)
+    return AnswerResult(
+        outcome,
+        None,
+        poll.id,
+        question.id,
+        following.id if following is not None else None,
+        poll,
+    )
+
+
+@functools.cache
+def _upsert_answer_statement(dialect: str) -> Any:
+    """INSERT the answer, or replace the existing one when it differs; RETURNING nothing
+    when it was the same. Built once per database kind (the busiest write in the bot)."""
+    statement = insert_function(dialect)(PollAnswer).values(
+        {name: bindparam(name) for name in _ANSWER_COLUMNS}
+    )
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[PollAnswer.question_id, PollAnswer.resident_id],
+        set_={
+            "option_id": new.option_id,
+            "scale_value": new.scale_value,
+            "text": new.text,
+            "municipality_id": new.municipality_id,
+            "updated_at": new.updated_at,
+        },
+        where=or_(
+            PollAnswer.option_id.is_distinct_from(new.option_id),
+            PollAnswer.scale_value.is_distinct_from(new.scale_value),
+            PollAnswer.text.is_distinct_from(new.text),
+        ),
+    ).returning(PollAnswer.answered_at)
+
+
+_ANSWER_COLUMNS = (
+    "poll_id",
+    "question_id",
+    "resident_id",
+    "municipality_id",
+    "option_id",
+    "scale_value",
+    "text",
+    "answered_at",
+    "updated_at",
+)
+
+
+async def _upsert_answer(
+    session: AsyncSession,
+    poll: Poll,
+    question: PollQuestion,
+    resident: Resident,
+    value: _Value,
+    now: datetime,
+) -> AnswerOutcome:
+    """A single choice, scale or text answer in one statement: inserted, or the existing
+    one replaced when it differs. The UNIQUE key decides races (a double tap waits for the
+    other transaction and then finds the same answer there)."""
+    answered_at = (
+        await session.execute(
+            _upsert_answer_statement(dialect_of(session)),
+            {
+                "poll_id": poll.id,
+                "question_id": question.id,
+                "resident_id": resident.id,
+                "municipality_id": resident.municipality_id,
+                "option_id": value.option_id,
+                "scale_value": value.scale_value,
+                "text": value.text,
+                "answered_at": now,
+                "updated_at": now,
+            },
+        )
+    ).scalar_one_or_none()
+    if answered_at is None:  # the same answer was there: nothing written
+        return AnswerOutcome.UNCHANGED
+    return AnswerOutcome.RECORDED if answered_at == now else AnswerOutcome.CHANGED
+
+
+async def _record_choices(
+    session: AsyncSession,
+    poll: Poll,
+    question: PollQuestion,
+    resident: Resident,
+    value: _Value,
+    now: datetime,
+) -> AnswerOutcome:
+    """A multiple choice answer: the answer row and one row per chosen option."""
     outcome = AnswerOutcome.RECORDED
     answer = await _existing(session, question.id, resident.id)
     if answer is None:
@@ -609,9 +716,7 @@ async def _record(
             answer.municipality_id = resident.municipality_id
             answer.updated_at = now
             outcome = AnswerOutcome.CHANGED
-    if outcome is not AnswerOutcome.UNCHANGED:
-        await _advance(session, poll, resident, now, answered_question=question.id)
-    return AnswerResult(outcome, None, poll.id, question.id)
+    return outcome
 
 
 async def answer_single(
@@ -761,6 +866,17 @@ async def selected_options(
     return await _chosen(session, answer.id) if answer is not None else frozenset()
 
 
+async def current_choice(
+    session: AsyncSession, question_id: int, resident: Resident
+) -> frozenset[int]:
+    """What to mark ✓ on a single choice or scale question: the option id or the value."""
+    answer = await _existing(session, question_id, resident.id)
+    if answer is None:
+        return frozenset()
+    value = answer.option_id if answer.option_id is not None else answer.scale_value
+    return frozenset() if value is None else frozenset({value})
+
+
 async def submit_multiple(
     session: AsyncSession,
     question_id: int,
@@ -850,7 +966,11 @@ async def _advance(
     now: datetime,
     *,
     answered_question: int,
-) -> None:
+) -> PollQuestion | None:
+    """Update the resident's progress after an answer; returns the question to ask next."""
+    if len(poll.questions) == 1 and poll.questions[0].kind is not QuestionKind.MULTIPLE:
+        await _complete_in_one_statement(session, poll, resident, now)
+        return None
     progress = await _progress(session, poll, resident, now)
     if len(poll.questions) == 1:
         following = None
@@ -863,6 +983,49 @@ async def _advance(
     if progress.first_answer_at is None:
         progress.first_answer_at = now
     progress.updated_at = now
+    return following
+
+
+@functools.cache
+def _complete_statement(dialect: str) -> Any:
+    statement = insert_function(dialect)(PollProgress).values(
+        poll_id=bindparam("poll_id"),
+        resident_id=bindparam("resident_id"),
+        municipality_id=bindparam("municipality_id"),
+        position=None,
+        started_at=bindparam("now"),
+        first_answer_at=bindparam("now"),
+        completed_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[PollProgress.poll_id, PollProgress.resident_id],
+        set_={
+            "position": None,
+            "first_answer_at": func.coalesce(PollProgress.first_answer_at, new.first_answer_at),
+            "completed_at": func.coalesce(PollProgress.completed_at, new.completed_at),
+            "updated_at": new.updated_at,
+        },
+    )
+
+
+async def _complete_in_one_statement(
+    session: AsyncSession, poll: Poll, resident: Resident, now: datetime
+) -> None:
+    """A one-question poll has no navigation: its progress row says answered and done.
+
+    (Multiple choice keeps its draft in the row, read through the ORM, so it takes the
+    general path.)"""
+    await session.execute(
+        _complete_statement(dialect_of(session)),
+        {
+            "poll_id": poll.id,
+            "resident_id": resident.id,
+            "municipality_id": resident.municipality_id,
+            "now": now,
+        },
+    )
 
 
 async def next_question(

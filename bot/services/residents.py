@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +17,13 @@ from models import AgeGroup, Channel, Resident, utcnow
 SOURCE_MAX_LENGTH = 64
 
 
+_FIND = select(Resident).where(
+    Resident.channel == bindparam("channel"), Resident.external_id == bindparam("external_id")
+)  # built once: every update of a private chat looks its resident up
+
+
 async def find(session: AsyncSession, channel: Channel, external_id: str) -> Resident | None:
-    return await session.scalar(
-        select(Resident).where(Resident.channel == channel, Resident.external_id == external_id)
-    )
+    return await session.scalar(_FIND, {"channel": channel, "external_id": external_id})
 
 
 async def get_or_create(

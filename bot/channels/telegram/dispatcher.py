@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -17,8 +18,8 @@ from aiogram.types import BotCommand, ErrorEvent, MenuButtonCommands, Update
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
 from bot.channels.telegram import after_commit
+from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
 from bot.channels.telegram.inflight import InFlightUpdates
 from bot.channels.telegram.middlewares import (
     DatabaseSessionMiddleware,
@@ -27,6 +28,7 @@ from bot.channels.telegram.middlewares import (
     ThrottlingMiddleware,
     UnreachableResidents,
 )
+from bot.channels.telegram.response_models import KeepResponseModels
 from bot.channels.telegram.retry import RetryRequestMiddleware
 from bot.channels.telegram.texts import N_
 from bot.config import SUPPORTED_LOCALES, Settings
@@ -61,6 +63,7 @@ def create_bot(
     """The bot; ``retries=False`` for the delivery engine, which schedules its own retries."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
     attempts = 5 if retries else 1
+    session.middleware(KeepResponseModels())
     session.middleware(RetryRequestMiddleware(max_attempts=attempts, on_forbidden=unreachable))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -82,24 +85,32 @@ def create_dispatcher(
     i18n: I18n,
     unreachable: UnreachableResidents,
     delivery: DeliveryEngine,
+    routers: Sequence[Router] | None = None,
 ) -> DalyvaukDispatcher:
+    """The dispatcher with every middleware; ``routers`` replaces the bot's own handlers
+    (the poll benchmark measures the middlewares alone with one empty handler)."""
     storage, isolation = _fsm_backend(settings, session_factory)
     dp = DalyvaukDispatcher(
         inflight=InFlightUpdates(),
         storage=storage,
         events_isolation=isolation,
+        disable_fsm=True,  # registered below, inside the update's transaction
         settings=settings,
         session_factory=session_factory,
         i18n=i18n,
         delivery=delivery,
     )
     dp.update.outer_middleware(DatabaseSessionMiddleware(session_factory, unreachable))
+    # aiogram puts its FSM middleware first; here it runs inside the update's session, so
+    # the conversation state is read and written in the same transaction as the handler's
+    # work (one connection per update, and a state change commits or rolls back with it).
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ResidentMiddleware(settings.telegram.admin_ids))
     ResidentLocaleMiddleware(i18n).setup(dp)
     throttling = ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
-    dp.include_routers(*get_routers())
+    dp.include_routers(*(get_routers() if routers is None else routers))
     dp.errors.register(on_error)
     dp.startup.register(set_up_bot_profile)
     return dp

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db_context import current_session
 from models import FsmRecord
 
+_KNOWN = "dalyvauk.fsm_records"  # session.info: storage key → record (None: no record)
+
 
 class SQLAlchemyStorage(BaseStorage):
     def __init__(
@@ -46,10 +48,21 @@ class SQLAlchemyStorage(BaseStorage):
         async with self.session_factory() as session, session.begin():
             yield session
 
+    @staticmethod
+    async def _find(session: AsyncSession, storage_key: str) -> FsmRecord | None:
+        """The record, read at most once per session: aiogram reads the state of every
+        update and handlers read it again, and most chats have no record at all (which the
+        session's identity map cannot remember by itself)."""
+        known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+        if storage_key not in known:
+            known[storage_key] = await session.get(FsmRecord, storage_key)
+        return known[storage_key]
+
     async def _write(self, key: StorageKey, **values: Any) -> None:
         storage_key = self.storage_key(key)
         async with self._session() as session:
-            record = await session.get(FsmRecord, storage_key)
+            known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+            record = await self._find(session, storage_key)
             if record is None:
                 record = FsmRecord(key=storage_key, state=None, data={})
                 try:
@@ -62,6 +75,9 @@ class SQLAlchemyStorage(BaseStorage):
                 setattr(record, name, value)
             if record.state is None and not record.data:
                 await session.delete(record)
+                known[storage_key] = None
+            else:
+                known[storage_key] = record
             await session.flush()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
@@ -70,7 +86,7 @@ class SQLAlchemyStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session() as session:
-            record = await session.get(FsmRecord, self.storage_key(key))
+            record = await self._find(session, self.storage_key(key))
             return record.state if record else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -78,7 +94,7 @@ class SQLAlchemyStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session() as session:
-            record = await session.get(FsmRecord, self.storage_key(key))
+            record = await self._find(session, self.storage_key(key))
             return dict(record.data) if record else {}
 
     async def close(self) -> None:

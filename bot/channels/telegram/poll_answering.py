@@ -135,15 +135,17 @@ def question_text(poll: Poll, question: PollQuestion, locale: str) -> str:
 
 
 def single_keyboard(question: PollQuestion, chosen: int | None = None) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for option in question.options:
-        mark = SELECTED if option.id == chosen else ""
-        builder.button(
-            text=mark + option.text,
-            callback_data=PollChoiceCb(question=question.id, option=option.id),
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=(SELECTED if option.id == chosen else "") + option.text,
+                    callback_data=PollChoiceCb(question=question.id, option=option.id).pack(),
+                )
+            ]
+            for option in question.options
+        ]
+    )
 
 
 def multiple_keyboard(question: PollQuestion, selected: Collection[int]) -> InlineKeyboardMarkup:
@@ -180,12 +182,14 @@ def scale_keyboard(question: PollQuestion, chosen: int | None = None) -> InlineK
 def question_keyboard(
     question: PollQuestion, selected: Collection[int] = ()
 ) -> InlineKeyboardMarkup | None:
+    """The question's buttons; ``selected``: option ids (or the scale value) to mark ✓."""
+    chosen = next(iter(selected), None)
     if question.kind is QuestionKind.SINGLE:
-        return single_keyboard(question)
+        return single_keyboard(question, chosen)
     if question.kind is QuestionKind.MULTIPLE:
         return multiple_keyboard(question, selected)
     if question.kind is QuestionKind.SCALE:
-        return scale_keyboard(question)
+        return scale_keyboard(question, chosen)
     return None
 
 
