@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.filters import Command, invert_f
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import poll_answering as poll_view
-from bot.channels.telegram.filters import MenuButton, Onboarded
+from bot.channels.telegram.filters import MenuButton, Onboarded, is_organizer
 from bot.config import Settings
 from bot.services import polls as poll_service
 from models import Resident
@@ -45,6 +46,9 @@ def create_router() -> Router:
     router = Router(name="menu")
     router.message.filter(F.chat.type == "private", Onboarded())
     router.message.register(polls, MenuButton("polls"))
+    # Organizers' /polls lists the polls they run (handlers.poll_admin); a resident who
+    # types it gets the open polls, as from the menu button.
+    router.message.register(polls, Command("polls"), invert_f(is_organizer))
     router.message.register(events, MenuButton("events"))
     router.message.register(proposal, MenuButton("proposal"))
     return router

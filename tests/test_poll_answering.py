@@ -224,6 +224,23 @@ async def test_scale_is_one_row_of_five(harness: BotHarness, db: Database) -> No
     [answer] = await answers(db, poll)
     assert answer.scale_value == 4
 
+    # Opened again (here with /polls, the command residents may type): 4 is marked.
+    await chat.send("/polls")
+    await chat.click("Kaip vertinate")
+    assert chat.last.button_texts() == ["1", "2", "3", "✓ 4", "5"]
+
+
+async def test_residents_polls_command_lists_open_polls(harness: BotHarness, db: Database) -> None:
+    chat = await ready(harness)
+    await chat.send("/polls")
+    assert chat.reply_texts == [
+        "Šiuo metu atvirų apklausų nėra. Kai savivaldybė paskelbs apklausą, ją rasite čia."
+    ]
+    await make_poll(db)
+    await chat.send("/polls")
+    assert chat.last_text.startswith("Atviros apklausos\n\n1. Kokia spalva gražiausia?")
+    assert chat.last.button_texts() == ["1. Kokia spalva gražiausia?"]
+
 
 async def test_free_text_too_long_then_shortened(harness: BotHarness, db: Database) -> None:
     chat = await ready(harness)

@@ -41,9 +41,3 @@ class PollScaleCb(CallbackData, prefix="pv"):
 
     question: int
     value: int
-
-
-class PollResultsCb(CallbackData, prefix="pr"):
-    """Show a poll's results (when its visibility allows)."""
-
-    poll: int
