@@ -8,6 +8,15 @@ from models.delivery import (
     OutboxMessage,
     OutboxStatus,
 )
+from models.events import (
+    Event,
+    EventKind,
+    EventQuestion,
+    EventReminder,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+)
 from models.municipality import Municipality
 from models.polls import (
     Poll,
@@ -30,6 +39,11 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Channel",
+    "Event",
+    "EventKind",
+    "EventQuestion",
+    "EventReminder",
+    "EventStatus",
     "FsmRecord",
     "MessageCategory",
     "Moderator",
@@ -47,6 +61,8 @@ __all__ = [
     "PollStatus",
     "ProcessedUpdate",
     "QuestionKind",
+    "Registration",
+    "RegistrationStatus",
     "Resident",
     "ResultsVisibility",
     "RoleAction",
