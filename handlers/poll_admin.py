@@ -18,9 +18,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import poll_admin as view
+from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.announcing import (
     parse_local_moment,
     time_in_the_past,
@@ -36,7 +37,7 @@ from bot.channels.telegram.poll_admin import (
     PollDraft,
     PollManageCb,
 )
-from bot.channels.telegram.poll_jobs import create_invitation, results_for_organizer
+from bot.channels.telegram.poll_jobs import PollJobs, create_invitation
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
@@ -620,6 +621,9 @@ async def manage(
     session: AsyncSession,
     settings: Settings,
     i18n: I18n,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    delivery: DeliveryEngine,
 ) -> None:
     organizer = query.from_user.id
     locale = i18n.current_locale
@@ -639,9 +643,11 @@ async def manage(
     text, markup = await _render_list(session, organizer, settings, locale)
     await replace_prompt(query, text, markup)
     if closed:
-        parts = await results_for_organizer(session, callback_data.poll, settings, locale)
-        for part in parts or []:
-            await send_to_chat(query, text=part)
+        # Like a poll closing on time: the results text and charts to the organizer, then to
+        # the residents who answered. After the commit, so drawing holds no database lock.
+        jobs = PollJobs(session_factory, bot, i18n, settings, delivery)
+        poll_id = callback_data.poll
+        after_commit(session, lambda: jobs.send_results(poll_id))
 
 
 def create_router() -> Router:

@@ -429,13 +429,25 @@ async def test_scheduled_poll_opens_and_closes_on_time_once_with_results(
     before = len(chat.messages)
     assert await jobs(harness).run(now=closing + timedelta(seconds=1)) == ([poll.id], [])
     assert await jobs(harness).run(now=closing + timedelta(seconds=30)) == ([], [])
+    await wait_delivered(db)
     await harness.restart()
-    assert await jobs(harness).run(now=closing + timedelta(minutes=1)) == ([], [])
+    assert await jobs(harness).run(now=closing + timedelta(minutes=10)) == ([], [])
     [closed] = await db.all(Poll)
     assert closed.status is PollStatus.CLOSED
 
     results = chat.messages[before:]
-    assert len(results) == 1  # closed once, one summary
+    # Closed once: one summary and the question's chart.
+    assert [(m.kind, m.text) for m in results[1:]] == [
+        ("photo", "1. Kuri vieta tinkamiausia naujam suoliukui?")
+    ]
+    # The residents who answered get the results once, with that chart.
+    await wait_delivered(db)
+    for chat_id in residents:
+        [result] = [m for m in harness.api.bot_messages(chat_id) if m.kind == "photo"]
+        assert result.file_id == results[1].file_id
+        assert result.text.startswith("📊 Apklausa „Kuri vieta tinkamiausia naujam suoliukui?“")
+    for chat_id in others:
+        assert texts_received(harness, chat_id) == []
     lines = results[0].text.replace("\xa0", " ").splitlines()
     assert lines[:3] == [
         "Apklausos rezultatai",
@@ -499,8 +511,9 @@ async def test_polls_list_close_early_cancel_and_stale_buttons(
 
     await chat.press(listing.message_id, close_data)
     assert chat.callback_answer()["text"] == "Apklausa baigta."  # type: ignore[index]
-    assert "2. Ar remiate projektą?\nbaigta 20" in chat.messages[-2].text
-    result = chat.last_text.replace("\xa0", " ")
+    assert "2. Ar remiate projektą?\nbaigta 20" in chat.messages[-3].text
+    assert (chat.last.kind, chat.last_text) == ("photo", "1. Ar remiate projektą?")
+    result = chat.messages[-2].text.replace("\xa0", " ")
     assert result.startswith("Apklausos rezultatai\n„Ar remiate projektą?“\nBaigta 20")
     assert "1. Taip – 2 balsai (66,7 %)\n2. Ne – 1 balsas (33,3 %)" in result
     sent = len(chat.messages)

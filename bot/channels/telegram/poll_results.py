@@ -1,5 +1,6 @@
 """Texts of a poll's results for organizers: counts, percentages, the per-municipality
-breakdown, how many residents the invitation reached and how many answered.
+breakdown, how many residents the invitation reached and how many answered; and the short
+results residents who answered receive when the poll closes.
 
 Telegram HTML; the texts residents and organizers typed (title, questions, options) are
 escaped. Long results are split into several messages of at most 4096 characters.
@@ -16,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import date_and_time
+from bot.services.broadcasts import MAX_CAPTION, visible_length
 from bot.services.polls import MunicipalityTally, PollTally, QuestionTally
 from models import Poll, PollStatus, QuestionKind
 
@@ -226,3 +228,38 @@ def _split_lines(block: str, limit: int) -> list[str]:
 def chart_caption(question: QuestionTally) -> str:
     """The photo caption: the question (captions hold 1024 characters)."""
     return escape(f"{question.position}. {question.text}"[:1000])
+
+
+def first_chart_question(tally: PollTally) -> QuestionTally | None:
+    """The first choice or scale question: the one whose chart residents receive."""
+    return next((q for q in tally.questions if q.kind is not QuestionKind.TEXT), None)
+
+
+def closing_announcement(poll: Poll, tally: PollTally, locale: str) -> str:
+    """What residents who answered receive when the poll closes, as the caption of the first
+    question's chart (or alone): that the poll ended, how many answered, and the results of
+    its first choice or scale question. At most ``MAX_CAPTION`` characters as residents see
+    them: option lines that do not fit are left out, ending with "…"."""
+    title = _("The poll “{title}” has ended.").format(title=escape(poll.title))
+    head = [
+        f"📊 <b>{title}</b>",
+        residents_answered(tally.respondents, locale) + ". " + _("Thank you for taking part!"),
+    ]
+    question = first_chart_question(tally)
+    if question is None:
+        return "\n".join(head)
+    heading = f"<b>{question.position}. {escape(question.text)}</b>"
+    note = kind_note(question.kind)
+    if note:
+        heading += f" ({note})"
+    lines = _option_lines(question, locale)
+    shown = len(lines)
+    while True:
+        cut = ["…"] if shown < len(lines) else []
+        text = "\n".join([*head, "", heading, *lines[:shown], *cut])
+        if visible_length(text) <= MAX_CAPTION or shown == 0:
+            break
+        shown -= 1
+    if visible_length(text) > MAX_CAPTION:  # cannot happen with the length limits of polls
+        return "\n".join(head)
+    return text
