@@ -6,12 +6,16 @@ replying to one of their messages with the command.
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.telegram.after_commit import after_commit
+from bot.channels.telegram.commands import set_staff_menu
+from bot.config import Settings
 from bot.services import municipalities, roles
 from models import Municipality
 
@@ -55,7 +59,14 @@ def _args(command: CommandObject) -> list[str]:
     return command.args.split() if command.args else []
 
 
-async def organizer_role(message: Message, command: CommandObject, session: AsyncSession) -> None:
+async def organizer_role(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
     assert message.from_user is not None
     args = _args(command)
     target = _target_user(message, args[0] if args else None)
@@ -76,6 +87,15 @@ async def organizer_role(message: Message, command: CommandObject, session: Asyn
             _("{user} is no longer an organizer.") if changed else _("{user} was not an organizer.")
         )
     await message.answer(text.format(user=f"<code>{target}</code>"))
+    if changed:
+        # The organizer's commands appear in (or leave) their chat's menu, once the change
+        # is committed.
+        organizer = command.command == "organizer_add"
+        admin = target in settings.telegram.admin_ids
+        after_commit(
+            session,
+            lambda: set_staff_menu(bot, i18n, settings, target, organizer=organizer, admin=admin),
+        )
 
 
 async def moderator_role(message: Message, command: CommandObject, session: AsyncSession) -> None:

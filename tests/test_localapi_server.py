@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 from aiogram.filters import CommandStart
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeChat,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -665,6 +666,37 @@ async def test_set_my_commands_is_stored_per_language(api: LocalBotAPI, bot: Bot
     fetched = await bot.get_my_commands(language_code="lt")
     assert [(c.command, c.description) for c in fetched] == [("start", "Pradėti")]
     assert await bot.get_my_commands() == []
+
+
+async def test_commands_of_one_chat_are_kept_per_scope_and_language(
+    api: LocalBotAPI, bot: Bot
+) -> None:
+    everyone = [BotCommand(command="start", description="Pradėti")]
+    organizer = [*everyone, BotCommand(command="newpoll", description="Sukurti apklausą")]
+    chat = BotCommandScopeChat(chat_id=USER_ID)
+
+    await bot.set_my_commands(everyone)
+    await bot.set_my_commands(organizer, scope=chat)
+    await bot.set_my_commands(organizer, scope=chat, language_code="en")
+
+    assert set(api.commands) == {"default", f"chat:{USER_ID}"}
+    assert set(api.commands[f"chat:{USER_ID}"]) == {"", "en"}
+    fetched = await bot.get_my_commands(scope=chat, language_code="en")
+    assert [c.command for c in fetched] == ["start", "newpoll"]
+    assert [c.command for c in await bot.get_my_commands()] == ["start"]
+
+    # Deleting one language keeps the other; deleting the last removes the scope.
+    assert await bot.delete_my_commands(scope=chat, language_code="en")
+    assert set(api.commands[f"chat:{USER_ID}"]) == {""}
+    assert await bot.delete_my_commands(scope=chat)
+    assert await bot.get_my_commands(scope=chat) == []
+    assert set(api.commands) == {"default"}
+    assert await bot.delete_my_commands(scope=chat)  # nothing left: still fine
+
+    # Telegram refuses the scope of a chat it does not know (nobody wrote to the bot there).
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.set_my_commands(organizer, scope=BotCommandScopeChat(chat_id=777))
+    assert set(api.commands) == {"default"}
 
 
 # --------------------------------------------------------------------------------------------

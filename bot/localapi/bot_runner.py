@@ -23,6 +23,8 @@ class PollingBot:
 
     async def start(self) -> None:
         dp = self.app.dispatcher
+        # This bot's first getUpdates (after start-up): a restarted bot's predecessor polled too.
+        earlier = len(self.api.calls_for("getUpdates"))
         self._task = asyncio.create_task(
             dp.start_polling(
                 self.app.bot,
@@ -32,7 +34,7 @@ class PollingBot:
             )
         )
         await self.api.wait_for(
-            lambda: bool(self.api.calls_for("getUpdates")) or self._task_failed(),
+            lambda: len(self.api.calls_for("getUpdates")) > earlier or self._task_failed(),
             30,
             description="the bot's first getUpdates",
         )

@@ -186,3 +186,13 @@ async def role_history(session: AsyncSession, limit: int = 20) -> list[RoleChang
         select(RoleChange).order_by(RoleChange.at.desc(), RoleChange.id.desc()).limit(limit)
     )
     return list(rows)
+
+
+async def organizer_ids(session: AsyncSession) -> list[int]:
+    """Telegram user ids of every organizer, in the order they were granted."""
+    rows = await session.scalars(
+        select(Organizer.telegram_user_id).order_by(
+            Organizer.granted_at, Organizer.telegram_user_id
+        )
+    )
+    return list(rows)

@@ -14,11 +14,12 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, ErrorEvent, MenuButtonCommands, Update
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import after_commit
+from bot.channels.telegram.commands import set_up_bot_profile
 from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
 from bot.channels.telegram.inflight import InFlightUpdates
 from bot.channels.telegram.middlewares import (
@@ -30,8 +31,7 @@ from bot.channels.telegram.middlewares import (
 )
 from bot.channels.telegram.response_models import KeepResponseModels
 from bot.channels.telegram.retry import RetryRequestMiddleware
-from bot.channels.telegram.texts import N_
-from bot.config import SUPPORTED_LOCALES, Settings
+from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from handlers import get_routers
 
@@ -146,30 +146,3 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n) -> bool:
             "update %s: could not report the error: %s", update.update_id, type(exc).__name__
         )
     return True
-
-
-def bot_commands(i18n: I18n, locale: str) -> list[BotCommand]:
-    commands = [
-        ("start", N_("Start or open the main menu")),
-        ("help", N_("How to use the bot")),
-        ("language", N_("Change the language")),
-        ("municipality", N_("Change the municipality")),
-        ("privacy", N_("Privacy notice")),
-        ("mydata", N_("Download my data")),
-        ("forget", N_("Delete my data")),
-    ]
-    return [
-        BotCommand(command=name, description=i18n.gettext(description, locale=locale))
-        for name, description in commands
-    ]
-
-
-async def set_up_bot_profile(bot: Bot, i18n: I18n, settings: Settings) -> None:
-    """Commands and menu button. Not essential: a failure is logged and the bot keeps serving."""
-    try:
-        await bot.set_my_commands(bot_commands(i18n, settings.default_locale))
-        for locale in SUPPORTED_LOCALES:
-            await bot.set_my_commands(bot_commands(i18n, locale), language_code=locale)
-        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
-    except (TelegramAPIError, OSError) as exc:
-        logger.warning("could not set the bot's commands and menu: %s", type(exc).__name__)
