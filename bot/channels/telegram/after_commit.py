@@ -10,7 +10,9 @@ the update is rolled back.
 It still belongs to the update: :class:`~bot.channels.telegram.dispatcher.DalyvaukDispatcher`
 awaits the work before the update counts as handled, so a graceful stop waits for it and
 tests see its messages when the update is "handled". A failure is logged; the update's own
-work is committed by then and stays.
+work is committed by then and stays. It runs after the middlewares have finished: there is
+no update session and no current gettext locale, so translate texts in the handler (or set
+the locale explicitly, as ``PollJobs`` does).
 """
 
 from __future__ import annotations
