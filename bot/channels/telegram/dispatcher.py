@@ -23,6 +23,7 @@ from bot.channels.telegram.commands import set_up_bot_profile
 from bot.channels.telegram.fsm_storage import SQLAlchemyStorage
 from bot.channels.telegram.inflight import InFlightUpdates
 from bot.channels.telegram.middlewares import (
+    ChatIsolationMiddleware,
     DatabaseSessionMiddleware,
     ResidentLocaleMiddleware,
     ResidentMiddleware,
@@ -93,17 +94,19 @@ def create_dispatcher(
     dp = DalyvaukDispatcher(
         inflight=InFlightUpdates(),
         storage=storage,
-        events_isolation=isolation,
         disable_fsm=True,  # registered below, inside the update's transaction
         settings=settings,
         session_factory=session_factory,
         i18n=i18n,
         delivery=delivery,
     )
+    # aiogram registers its FSM middleware first, and it also serialises the updates of one
+    # chat. Here the two are split: one chat's updates wait for each other around the whole
+    # transaction (so the next one reads what the previous one committed), and the state is
+    # read and written inside the update's session (one connection per update; a state
+    # change commits or rolls back with the handler's work).
+    dp.update.outer_middleware(ChatIsolationMiddleware(dp.fsm, isolation))
     dp.update.outer_middleware(DatabaseSessionMiddleware(session_factory, unreachable))
-    # aiogram puts its FSM middleware first; here it runs inside the update's session, so
-    # the conversation state is read and written in the same transaction as the handler's
-    # work (one connection per update, and a state change commits or rolls back with it).
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ResidentMiddleware(settings.telegram.admin_ids))
     ResidentLocaleMiddleware(i18n).setup(dp)

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
 from aiogram.utils.i18n import gettext as _
@@ -52,6 +54,23 @@ class UnreachableResidents:
             for chat_id in chat_ids:
                 if await residents.mark_unreachable(session, Channel.TELEGRAM, str(chat_id)):
                     logger.info("resident chat %s marked unreachable (403)", chat_id)
+
+
+class ChatIsolationMiddleware(BaseMiddleware):
+    """One update at a time per chat (aiogram's FSM key), held until the update's
+    transaction has ended: registered outside :class:`DatabaseSessionMiddleware`, so a
+    double tap's second update starts after the first one committed and sees its work."""
+
+    def __init__(self, fsm: FSMContextMiddleware, isolation: BaseEventIsolation) -> None:
+        self.fsm = fsm
+        self.isolation = isolation
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        context = self.fsm.resolve_event_context(data["bot"], data)
+        if context is None:
+            return await handler(event, data)
+        async with self.isolation.lock(key=context.key):
+            return await handler(event, data)
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
