@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import polls
+from bot.services import event_registrations, polls
 from bot.services.municipalities import get_active_by_id
 from models import AgeGroup, Channel, Resident, utcnow
 
@@ -160,8 +160,11 @@ async def erase(session: AsyncSession, resident: Resident) -> None:
     """Delete the resident. Cannot be undone. (The handler clears the conversation state.)
 
     Poll answers stay as anonymous aggregates (the database detaches them); free-text
-    answers, which may identify the person, are blanked first.
+    answers, which may identify the person, are blanked first. Registrations to events
+    that have not started are cancelled; the others stay, anonymous, for attendance
+    figures, without the name, answers and organization.
     """
     await polls.forget_resident(session, resident.id)
+    await event_registrations.forget_resident(session, resident.id)
     await session.delete(resident)
     await session.flush()
