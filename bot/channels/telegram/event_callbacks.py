@@ -94,3 +94,43 @@ class AttendanceCb(CallbackData, prefix="ea"):
 
     registration: int
     on: int
+
+
+# -- organizers: creating events and changing or cancelling them --------------------------
+
+
+class NewEventCb(CallbackData, prefix="ne"):
+    """A step of creating an event, or of changing its time or place; ``draft`` ties the
+    button to one composition (a button of an earlier one changes nothing)."""
+
+    draft: int
+    action: str  # an EventKind value, or nodescription, places, online, nopoint, …
+
+
+class NewEventMunicipalityCb(CallbackData, prefix="nem"):
+    """Add or remove one of the event's municipalities; ``page`` of the list it is on."""
+
+    draft: int
+    id: int
+    page: int
+
+
+class NewEventPageCb(CallbackData, prefix="nep"):
+    draft: int
+    page: int
+
+
+class ManageAction(StrEnum):
+    EDIT = "e"  # Keisti laiką/vietą: what to change
+    TIME = "t"
+    PLACE = "p"
+    CANCEL = "c"  # Atšaukti renginį, first tap: "are you sure?"
+    CANCEL_CONFIRM = "y"  # second tap: cancel it
+    CANCEL_KEEP = "n"
+
+
+class EventManageCb(CallbackData, prefix="eg"):
+    """An organizer's button on one of their events (/events)."""
+
+    event: int
+    action: ManageAction
