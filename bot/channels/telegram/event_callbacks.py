@@ -134,3 +134,16 @@ class EventManageCb(CallbackData, prefix="eg"):
 
     event: int
     action: ManageAction
+
+
+class AttendancePageCb(CallbackData, prefix="eap"):
+    """Organizer: show another page of an event's attendance list (30 per page)."""
+
+    event: int
+    page: int
+
+
+class AttendanceDoneCb(CallbackData, prefix="ead"):
+    """Organizer: close the attendance screen (typed check-in codes are no longer taken)."""
+
+    event: int
