@@ -24,21 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import announcing as view
 from bot.channels.telegram.announcing import Draft
-from bot.channels.telegram.callbacks import (
-    AnnounceAgeCb,
-    AnnounceCb,
-    AnnounceMunicipalityCb,
-    AnnounceMunicipalityPageCb,
-    BroadcastCancelCb,
-)
+from bot.channels.telegram.audience_picker import AudienceCb
+from bot.channels.telegram.callbacks import AnnounceCb, BroadcastCancelCb
 from bot.channels.telegram.filters import is_organizer, typed_text
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
-from bot.services import audiences, broadcasts, municipalities
+from bot.services import audiences, broadcasts
 from bot.services.broadcasts import BroadcastError
 from bot.services.quiet_hours import QuietHours
-from models import AgeGroup, MessageCategory, utcnow
+from handlers import audience_picker
+from handlers.audience_picker import AudienceStep, Drafts
+from models import MessageCategory, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -53,34 +50,13 @@ class Compose(StatesGroup):
     schedule = State()  # waiting for the date and time
 
 
-async def _draft(state: FSMContext) -> Draft | None:
-    return Draft.from_data(await state.get_data())
-
-
-async def _draft_for(query: CallbackQuery, state: FSMContext, draft_id: int) -> Draft | None:
-    """The draft this button belongs to; otherwise the button is answered as stale."""
-    draft = await _draft(state)
-    if draft is None or draft.id != draft_id:
-        await query.answer(_("This button is no longer active."))
-        return None
-    return draft
-
-
-async def _save(state: FSMContext, draft: Draft) -> None:
-    await state.update_data(draft.to_data())
-
-
-async def _finish(state: FSMContext) -> None:
-    """End the composition (other conversation data, such as a deep-link source, stays)."""
-    data = await state.get_data()
-    data.pop("draft", None)
-    await state.set_state(None)
-    await state.set_data(data)
+DRAFTS = Drafts(Draft)
+AUDIENCE = AudienceStep(view.AUDIENCE, DRAFTS, Compose.audience, MessageCategory.ANNOUNCEMENT)
 
 
 async def _start_again(message: Message, state: FSMContext) -> None:
     """The conversation state lost its draft (it should not happen): say so, start over."""
-    await _finish(state)
+    await DRAFTS.finish(state)
     await message.answer(_("Sorry, this announcement was lost. To start again, send /announce."))
 
 
@@ -98,7 +74,7 @@ def _quiet_hours(settings: Settings) -> QuietHours:
 
 async def announce(message: Message, state: FSMContext) -> None:
     await state.set_state(Compose.content)
-    await _save(state, Draft(id=message.message_id))
+    await DRAFTS.save(state, Draft(id=message.message_id))
     await message.answer(view.content_prompt())
 
 
@@ -107,12 +83,12 @@ async def refuse(message: Message) -> None:
 
 
 async def cancel_composing(message: Message, state: FSMContext) -> None:
-    await _finish(state)
+    await DRAFTS.finish(state)
     await message.answer(view.discarded_text())
 
 
 async def content_received(message: Message, state: FSMContext, i18n: I18n) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None:
         await _start_again(message, state)
         return
@@ -126,7 +102,7 @@ async def content_received(message: Message, state: FSMContext, i18n: I18n) -> N
         await message.answer(view.content_problem(error, i18n.current_locale))
         return
     draft.text, draft.photo_file_id = text, photo
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await state.set_state(Compose.button)
     await message.answer(view.button_question(), reply_markup=view.button_choice_keyboard(draft))
 
@@ -145,18 +121,18 @@ async def without_button(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     draft.button_text = draft.button_url = None
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await query.answer()
     await replace_prompt(query, view.button_question() + "\n\n" + _("Without a button."))
-    await _show_audience(query, state, session, i18n, draft)
+    await AUDIENCE.show(query, state, session, i18n.current_locale, draft)
 
 
 async def with_button(query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     await state.set_state(Compose.button_text)
@@ -166,7 +142,7 @@ async def with_button(query: CallbackQuery, callback_data: AnnounceCb, state: FS
 
 
 async def button_text_received(message: Message, state: FSMContext) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _start_again(message, state)
         return
@@ -175,7 +151,7 @@ async def button_text_received(message: Message, state: FSMContext) -> None:
         await message.answer(view.button_text_problem(len(label)))
         return
     draft.button_text = label
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await state.set_state(Compose.button_url)
     await message.answer(view.button_url_prompt())
 
@@ -183,7 +159,7 @@ async def button_text_received(message: Message, state: FSMContext) -> None:
 async def button_url_received(
     message: Message, state: FSMContext, session: AsyncSession, i18n: I18n
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _start_again(message, state)
         return
@@ -201,8 +177,8 @@ async def button_url_received(
         await message.answer(view.content_problem(error, i18n.current_locale))
         return
     draft.button_url = url
-    await _save(state, draft)
-    await _show_audience(message, state, session, i18n, draft)
+    await DRAFTS.save(state, draft)
+    await AUDIENCE.show(message, state, session, i18n.current_locale, draft)
 
 
 async def text_expected(message: Message) -> None:
@@ -213,162 +189,20 @@ async def buttons_expected(message: Message) -> None:
     await message.answer(_("Please answer by pressing one of the buttons."))
 
 
-# -- step 3: the audience -------------------------------------------------------------------
-
-
-async def _audience_lines(session: AsyncSession, draft: Draft, locale: str) -> str:
-    chosen = await municipalities.list_by_ids(session, draft.municipality_ids, locale)
-    count = await audiences.count(session, draft.audience, MessageCategory.ANNOUNCEMENT)
-    return view.audience_lines(chosen, draft.age_groups, count, locale)
-
-
-async def _show_audience(
-    target: Message | CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-    draft: Draft,
-) -> None:
-    """Send the audience question as a new message."""
-    await state.set_state(Compose.audience)
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    text, markup = view.audience_text(lines), view.audience_keyboard(draft)
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=markup)
-    else:
-        await send_to_chat(target, text=text, reply_markup=markup)
-
-
-async def audience_menu(
-    query: CallbackQuery,
-    callback_data: AnnounceCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.audience_text(lines), view.audience_keyboard(draft))
-
-
-async def _show_municipalities(
-    query: CallbackQuery, session: AsyncSession, locale: str, draft: Draft, page: int
-) -> None:
-    active = await municipalities.list_active(session, locale)
-    lines = await _audience_lines(session, draft, locale)
-    await replace_prompt(
-        query,
-        view.municipality_choice_text(lines),
-        view.municipality_choice_keyboard(draft, active, locale, page),
-    )
-
-
-async def choose_municipalities(
-    query: CallbackQuery,
-    callback_data: AnnounceCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, 0)
-
-
-async def municipalities_page(
-    query: CallbackQuery,
-    callback_data: AnnounceMunicipalityPageCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
-
-
-async def municipality_toggled(
-    query: CallbackQuery,
-    callback_data: AnnounceMunicipalityCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    chosen = callback_data.id in draft.municipality_ids
-    if not chosen and await municipalities.get_active_by_id(session, callback_data.id) is None:
-        await query.answer(_("This municipality cannot be chosen. Please choose another one."))
-        return
-    draft.municipality_ids = view.toggled(draft.municipality_ids, callback_data.id)
-    await _save(state, draft)
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
-
-
-async def choose_age_groups(
-    query: CallbackQuery,
-    callback_data: AnnounceCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
-
-
-async def age_group_toggled(
-    query: CallbackQuery,
-    callback_data: AnnounceAgeCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    if callback_data.group not in {group.value for group in AgeGroup}:
-        await query.answer(_("This button is no longer active."))
-        return
-    draft.age_groups = view.toggled(draft.age_groups, callback_data.group)
-    await _save(state, draft)
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
-
-
 # -- step 4: preview and confirmation ---------------------------------------------------------
 
 
 async def to_preview(
     query: CallbackQuery,
-    callback_data: AnnounceCb,
+    callback_data: AudienceCb,
     state: FSMContext,
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    locale = i18n.current_locale
+    draft = await AUDIENCE.chosen(query, callback_data, state, session, locale)
     if draft is None:
         return
-    if callback_data.action == "everyone":
-        draft.municipality_ids, draft.age_groups = [], []
-        await _save(state, draft)
-    await query.answer()
-    locale = i18n.current_locale
-    lines = await _audience_lines(session, draft, locale)
-    await replace_prompt(query, view.audience_text(lines))
     assert query.message is not None and query.bot is not None
     chat_id = query.message.chat.id
     await query.bot.send_message(chat_id, view.preview_intro())
@@ -410,7 +244,7 @@ async def send_now(
     delivery: DeliveryEngine,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     assert query.message is not None
@@ -430,7 +264,7 @@ async def send_now(
         await state.set_state(Compose.content)
         await send_to_chat(query, text=view.content_problem(error, i18n.current_locale))
         return
-    await _finish(state)
+    await DRAFTS.finish(state)
     _wake_after_commit(session, delivery)
     await query.answer(_("Sending."))
     text = view.sending_text()
@@ -447,7 +281,7 @@ async def send_now(
 async def ask_schedule(
     query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext, settings: Settings
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     await state.set_state(Compose.schedule)
@@ -462,7 +296,7 @@ async def schedule_received(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None or message.from_user is None:
         await _start_again(message, state)
         return
@@ -489,7 +323,7 @@ async def schedule_received(
     except BroadcastError as error:
         await message.answer(view.content_problem(error, i18n.current_locale))
         return
-    await _finish(state)
+    await DRAFTS.finish(state)
     locale = i18n.current_locale
     text = view.scheduled_text(moment, settings.tz, locale)
     quiet = _quiet_hours(settings)
@@ -502,10 +336,10 @@ async def schedule_received(
 
 
 async def discard(query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
-    await _finish(state)
+    await DRAFTS.finish(state)
     await query.answer()
     await replace_prompt(query, view.discarded_text())
 
@@ -516,7 +350,9 @@ async def discard(query: CallbackQuery, callback_data: AnnounceCb, state: FSMCon
 async def _render_list(
     session: AsyncSession, organizer_id: int, settings: Settings, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    items = await broadcasts.listed(session, created_by=organizer_id)
+    items = await broadcasts.listed(
+        session, created_by=organizer_id, category=MessageCategory.ANNOUNCEMENT
+    )
     with_progress = [
         (b, await broadcasts.progress(session, b.id) if b.started_at else None) for b in items
     ]
@@ -541,7 +377,13 @@ async def cancel_scheduled(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    if await broadcasts.cancel(session, callback_data.id, created_by=query.from_user.id):
+    cancelled = await broadcasts.cancel(
+        session,
+        callback_data.id,
+        created_by=query.from_user.id,
+        category=MessageCategory.ANNOUNCEMENT,
+    )
+    if cancelled:
         await query.answer(_("The announcement is cancelled."))
     else:
         await query.answer(_("This announcement can no longer be cancelled."))
@@ -580,23 +422,8 @@ def create_router() -> Router:
         is_organizer,
     )
 
-    cb(audience_menu, Compose.audience, AnnounceCb.filter(F.action == "audience"), is_organizer)
-    cb(
-        choose_municipalities,
-        Compose.audience,
-        AnnounceCb.filter(F.action == "municipalities"),
-        is_organizer,
-    )
-    cb(municipalities_page, Compose.audience, AnnounceMunicipalityPageCb.filter(), is_organizer)
-    cb(municipality_toggled, Compose.audience, AnnounceMunicipalityCb.filter(), is_organizer)
-    cb(choose_age_groups, Compose.audience, AnnounceCb.filter(F.action == "ages"), is_organizer)
-    cb(age_group_toggled, Compose.audience, AnnounceAgeCb.filter(), is_organizer)
-    cb(
-        to_preview,
-        Compose.audience,
-        AnnounceCb.filter(F.action.in_({"everyone", "preview"})),
-        is_organizer,
-    )
+    router.include_router(audience_picker.create_router(AUDIENCE, is_organizer))
+    cb(to_preview, Compose.audience, AUDIENCE.done_filter(), is_organizer)
 
     deciding = StateFilter(Compose.confirm, Compose.schedule)
     cb(send_now, deciding, AnnounceCb.filter(F.action == "send"), is_organizer)

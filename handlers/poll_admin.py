@@ -26,24 +26,19 @@ from bot.channels.telegram.announcing import (
     parse_local_moment,
     time_in_the_past,
     time_not_understood,
-    toggled,
 )
+from bot.channels.telegram.audience_picker import AudienceCb
 from bot.channels.telegram.filters import is_organizer, typed_text
-from bot.channels.telegram.poll_admin import (
-    NewPollAgeCb,
-    NewPollCb,
-    NewPollMunicipalityCb,
-    NewPollMunicipalityPageCb,
-    PollDraft,
-    PollManageCb,
-)
+from bot.channels.telegram.poll_admin import NewPollCb, PollDraft, PollManageCb
 from bot.channels.telegram.poll_jobs import PollJobs, create_invitation
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
-from bot.services import audiences, municipalities, polls
+from bot.services import audiences, polls
 from bot.services.polls import PollError, PollProblem, QuestionSpec
-from models import AgeGroup, MessageCategory, PollStatus, QuestionKind, ResultsVisibility, utcnow
+from handlers import audience_picker
+from handlers.audience_picker import AudienceStep, Drafts
+from models import MessageCategory, PollStatus, QuestionKind, ResultsVisibility, utcnow
 from models.polls import OPTION_MAX_LENGTH
 
 
@@ -58,31 +53,12 @@ class NewPoll(StatesGroup):
     confirm = State()
 
 
-async def _draft(state: FSMContext) -> PollDraft | None:
-    return PollDraft.from_data(await state.get_data())
-
-
-async def _draft_for(query: CallbackQuery, state: FSMContext, draft_id: int) -> PollDraft | None:
-    draft = await _draft(state)
-    if draft is None or draft.id != draft_id:
-        await query.answer(_("This button is no longer active."))
-        return None
-    return draft
-
-
-async def _save(state: FSMContext, draft: PollDraft) -> None:
-    await state.update_data(draft.to_data())
-
-
-async def _finish(state: FSMContext) -> None:
-    data = await state.get_data()
-    data.pop(PollDraft.KEY, None)
-    await state.set_state(None)
-    await state.set_data(data)
+DRAFTS = Drafts(PollDraft)
+AUDIENCE = AudienceStep(view.AUDIENCE, DRAFTS, NewPoll.audience, MessageCategory.POLL)
 
 
 async def _lost(message: Message, state: FSMContext) -> None:
-    await _finish(state)
+    await DRAFTS.finish(state)
     await message.answer(view.lost_text())
 
 
@@ -95,7 +71,7 @@ def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
 
 async def new_poll(message: Message, state: FSMContext) -> None:
     await state.set_state(NewPoll.question)
-    await _save(state, PollDraft(id=message.message_id))
+    await DRAFTS.save(state, PollDraft(id=message.message_id))
     await message.answer(view.question_prompt())
 
 
@@ -104,7 +80,7 @@ async def refuse(message: Message) -> None:
 
 
 async def cancel_creating(message: Message, state: FSMContext) -> None:
-    await _finish(state)
+    await DRAFTS.finish(state)
     await message.answer(view.discarded_text())
 
 
@@ -131,7 +107,7 @@ def _check_question(text: str) -> None:
 
 
 async def question_received(message: Message, state: FSMContext) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _lost(message, state)
         return
@@ -142,7 +118,7 @@ async def question_received(message: Message, state: FSMContext) -> None:
         await message.answer(view.problem_text(error))
         return
     draft.question = text
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await state.set_state(NewPoll.kind)
     await message.answer(view.kind_prompt(draft), reply_markup=view.kind_keyboard(draft))
 
@@ -154,19 +130,19 @@ async def kind_chosen(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     draft.kind = QuestionKind(callback_data.action).value
     draft.options = []
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await query.answer()
     await replace_prompt(query, view.kind_chosen(draft))
     if draft.question_kind in polls.CHOICE_KINDS:
         await state.set_state(NewPoll.options)
         await send_to_chat(query, text=view.options_prompt())
     else:
-        await _show_audience(query, state, session, i18n, draft)
+        await AUDIENCE.show(query, state, session, i18n.current_locale, draft)
 
 
 def _added_options(existing: list[str], text: str) -> list[str]:
@@ -193,7 +169,7 @@ def _added_options(existing: list[str], text: str) -> list[str]:
 
 
 async def options_received(message: Message, state: FSMContext) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _lost(message, state)
         return
@@ -202,7 +178,7 @@ async def options_received(message: Message, state: FSMContext) -> None:
     except PollError as error:
         await message.answer(view.problem_text(error))
         return
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await message.answer(view.options_status(draft), reply_markup=view.options_keyboard(draft))
 
 
@@ -213,7 +189,7 @@ async def options_done(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     if len(draft.options) < polls.MIN_OPTIONS:
@@ -225,161 +201,23 @@ async def options_done(
         return
     await query.answer()
     await replace_prompt(query, view.options_status(draft).rsplit("\n\n", 1)[0])
-    await _show_audience(query, state, session, i18n, draft)
+    await AUDIENCE.show(query, state, session, i18n.current_locale, draft)
 
 
 # -- audience ---------------------------------------------------------------------------------
 
 
-async def _audience_lines(session: AsyncSession, draft: PollDraft, locale: str) -> str:
-    chosen = await municipalities.list_by_ids(session, draft.municipality_ids, locale)
-    count = await audiences.count(session, draft.audience, MessageCategory.POLL)
-    return view.audience_lines(chosen, draft.age_groups, count, locale)
-
-
-async def _show_audience(
-    target: Message | CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-    draft: PollDraft,
-) -> None:
-    await state.set_state(NewPoll.audience)
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    text, markup = view.audience_text(lines), view.audience_keyboard(draft)
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=markup)
-    else:
-        await send_to_chat(target, text=text, reply_markup=markup)
-
-
-async def audience_menu(
-    query: CallbackQuery,
-    callback_data: NewPollCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.audience_text(lines), view.audience_keyboard(draft))
-
-
-async def _show_municipalities(
-    query: CallbackQuery, session: AsyncSession, locale: str, draft: PollDraft, page: int
-) -> None:
-    active = await municipalities.list_active(session, locale)
-    lines = await _audience_lines(session, draft, locale)
-    await replace_prompt(
-        query,
-        view.municipality_choice_text(lines),
-        view.municipality_choice_keyboard(draft, active, locale, page),
-    )
-
-
-async def choose_municipalities(
-    query: CallbackQuery,
-    callback_data: NewPollCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, 0)
-
-
-async def municipalities_page(
-    query: CallbackQuery,
-    callback_data: NewPollMunicipalityPageCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
-
-
-async def municipality_toggled(
-    query: CallbackQuery,
-    callback_data: NewPollMunicipalityCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    chosen = callback_data.id in draft.municipality_ids
-    if not chosen and await municipalities.get_active_by_id(session, callback_data.id) is None:
-        await query.answer(_("This municipality cannot be chosen. Please choose another one."))
-        return
-    draft.municipality_ids = toggled(draft.municipality_ids, callback_data.id)
-    await _save(state, draft)
-    await query.answer()
-    await _show_municipalities(query, session, i18n.current_locale, draft, callback_data.page)
-
-
-async def choose_age_groups(
-    query: CallbackQuery,
-    callback_data: NewPollCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
-
-
-async def age_group_toggled(
-    query: CallbackQuery,
-    callback_data: NewPollAgeCb,
-    state: FSMContext,
-    session: AsyncSession,
-    i18n: I18n,
-) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
-    if draft is None:
-        return
-    if callback_data.group not in {group.value for group in AgeGroup}:
-        await query.answer(_("This button is no longer active."))
-        return
-    draft.age_groups = toggled(draft.age_groups, callback_data.group)
-    await _save(state, draft)
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.age_choice_text(lines), view.age_choice_keyboard(draft))
-
-
 async def audience_chosen(
     query: CallbackQuery,
-    callback_data: NewPollCb,
+    callback_data: AudienceCb,
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await AUDIENCE.chosen(query, callback_data, state, session, i18n.current_locale)
     if draft is None:
         return
-    if callback_data.action == "everyone":
-        draft.municipality_ids, draft.age_groups = [], []
-        await _save(state, draft)
-    await query.answer()
-    lines = await _audience_lines(session, draft, i18n.current_locale)
-    await replace_prompt(query, view.audience_text(lines))
     await state.set_state(NewPoll.opening)
     await send_to_chat(
         query,
@@ -414,11 +252,11 @@ async def opening_now(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     draft.opens_at = None
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await query.answer()
     await replace_prompt(
         query,
@@ -432,7 +270,7 @@ async def opening_now(
 async def opening_received(
     message: Message, state: FSMContext, settings: Settings, i18n: I18n
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _lost(message, state)
         return
@@ -445,7 +283,7 @@ async def opening_received(
         await message.answer(time_in_the_past())
         return
     draft.opens_at = moment.isoformat()
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await _ask_closing(message, state, draft, settings, i18n.current_locale)
 
 
@@ -467,11 +305,11 @@ async def closing_in_a_week(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     draft.closes_at = None
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await query.answer()
     now = utcnow()
     await replace_prompt(
@@ -484,7 +322,7 @@ async def closing_in_a_week(
 
 
 async def closing_received(message: Message, state: FSMContext, settings: Settings) -> None:
-    draft = await _draft(state)
+    draft = await DRAFTS.get(state)
     if draft is None or message.text is None:
         await _lost(message, state)
         return
@@ -499,7 +337,7 @@ async def closing_received(message: Message, state: FSMContext, settings: Settin
         await message.answer(view.problem_text(PollError(problem)))
         return
     draft.closes_at = moment.isoformat()
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await _ask_visibility(message, state, draft)
 
 
@@ -511,7 +349,7 @@ async def visibility_chosen(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     try:
@@ -520,13 +358,13 @@ async def visibility_chosen(
         await query.answer(_("This button is no longer active."))
         return
     draft.visibility = visibility.value
-    await _save(state, draft)
+    await DRAFTS.save(state, draft)
     await query.answer()
     await replace_prompt(
         query, view.visibility_prompt() + "\n\n" + view.visibility_label(visibility)
     )
     locale = i18n.current_locale
-    lines = await _audience_lines(session, draft, locale)
+    lines = await AUDIENCE.lines(session, draft, locale)
     await state.set_state(NewPoll.confirm)
     await send_to_chat(
         query,
@@ -548,7 +386,7 @@ async def create(
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
     await query.answer()
@@ -580,19 +418,19 @@ async def create(
         await create_invitation(session, poll, bot_username=username, i18n=i18n, settings=settings)
         reached = await audiences.count(session, draft.audience, MessageCategory.POLL)
         _wake_after_commit(session, delivery)
-    await _finish(state)
+    await DRAFTS.finish(state)
     summary = view.summary_text(
-        draft, await _audience_lines(session, draft, locale), utcnow(), settings.tz, locale
+        draft, await AUDIENCE.lines(session, draft, locale), utcnow(), settings.tz, locale
     )
     await replace_prompt(query, summary)
     await send_to_chat(query, text=view.created_text(poll, reached, settings.tz, locale))
 
 
 async def discard(query: CallbackQuery, callback_data: NewPollCb, state: FSMContext) -> None:
-    draft = await _draft_for(query, state, callback_data.draft)
+    draft = await DRAFTS.for_button(query, state, callback_data.draft)
     if draft is None:
         return
-    await _finish(state)
+    await DRAFTS.finish(state)
     await query.answer()
     await replace_prompt(query, view.discarded_text())
 
@@ -682,23 +520,8 @@ def create_router() -> Router:
     cb(kind_chosen, NewPoll.kind, NewPollCb.filter(F.action.in_(kinds)), is_organizer)
     cb(options_done, NewPoll.options, NewPollCb.filter(F.action == "done"), is_organizer)
 
-    cb(audience_menu, NewPoll.audience, NewPollCb.filter(F.action == "audience"), is_organizer)
-    cb(
-        choose_municipalities,
-        NewPoll.audience,
-        NewPollCb.filter(F.action == "municipalities"),
-        is_organizer,
-    )
-    cb(municipalities_page, NewPoll.audience, NewPollMunicipalityPageCb.filter(), is_organizer)
-    cb(municipality_toggled, NewPoll.audience, NewPollMunicipalityCb.filter(), is_organizer)
-    cb(choose_age_groups, NewPoll.audience, NewPollCb.filter(F.action == "ages"), is_organizer)
-    cb(age_group_toggled, NewPoll.audience, NewPollAgeCb.filter(), is_organizer)
-    cb(
-        audience_chosen,
-        NewPoll.audience,
-        NewPollCb.filter(F.action.in_({"everyone", "next"})),
-        is_organizer,
-    )
+    router.include_router(audience_picker.create_router(AUDIENCE, is_organizer))
+    cb(audience_chosen, NewPoll.audience, AUDIENCE.done_filter(), is_organizer)
 
     cb(opening_now, NewPoll.opening, NewPollCb.filter(F.action == "now"), is_organizer)
     cb(closing_in_a_week, NewPoll.closing, NewPollCb.filter(F.action == "week"), is_organizer)

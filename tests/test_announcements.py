@@ -10,9 +10,19 @@ import pytest
 from sqlalchemy import update
 
 from bot.channels.telegram.announcing import normalize_url, parse_local_moment
+from bot.channels.telegram.audience_picker import (
+    AudienceAgeCb,
+    AudienceCb,
+    AudienceMunicipalityCb,
+    AudiencePageCb,
+    Flow,
+)
+from bot.channels.telegram.callbacks import BroadcastCancelCb
 from bot.channels.telegram.progress import progress_text
 from bot.i18n import create_i18n, date_and_time
 from bot.localapi.server import LocalBotAPI, StoredMessage
+from bot.services import broadcasts
+from bot.services.audiences import Audience
 from bot.services.broadcasts import Progress
 from bot.services.quiet_hours import QuietHours
 from models import (
@@ -20,6 +30,7 @@ from models import (
     Broadcast,
     BroadcastStatus,
     FsmRecord,
+    MessageCategory,
     OutboxMessage,
     OutboxStatus,
     utcnow,
@@ -302,6 +313,50 @@ async def test_scheduled_announcement_is_listed_cancelled_and_never_sent(
     assert await db.count(OutboxMessage, OutboxMessage.broadcast_id == cancelled[0].id) == 0
 
 
+async def test_the_list_shows_and_cancels_announcements_only(
+    harness: BotHarness, db: Database
+) -> None:
+    """Poll invitations, poll results (and event messages) are broadcasts of the organizer
+    too, but /announcements neither lists them nor cancels them."""
+    chat = await organizer(harness)
+    later = utcnow() + timedelta(days=2)
+    async with db.sessions() as session, session.begin():
+        ids = {
+            category: (
+                await broadcasts.create(
+                    session,
+                    created_by=ORGANIZER_ID,
+                    text=f"Žinutė: {category.value}",
+                    audience=Audience(),
+                    category=category,
+                    send_at=later,
+                )
+            ).id
+            for category in MessageCategory
+        }
+    await chat.send("/announcements")
+    listing = chat.last
+    assert "1. Žinutė: announcement\nsuplanuotas: " in listing.text
+    assert "poll" not in listing.text and "event" not in listing.text
+    assert "\n2. " not in listing.text
+    assert listing.button_texts() == ["Atšaukti 1. Žinutė: announcement"]
+
+    for category in (MessageCategory.POLL, MessageCategory.EVENT):
+        await chat.press(listing.message_id, BroadcastCancelCb(id=ids[category]).pack())
+        assert chat.callback_answer()["text"] == "Šio pranešimo atšaukti nebegalima."  # type: ignore[index]
+    statuses = {b.category: b.status for b in await db.all(Broadcast)}
+    assert set(statuses.values()) == {BroadcastStatus.SCHEDULED}
+
+    await chat.click("Atšaukti 1.", listing)
+    assert chat.callback_answer()["text"] == "Pranešimas atšauktas."  # type: ignore[index]
+    statuses = {b.category: b.status for b in await db.all(Broadcast)}
+    assert statuses == {
+        MessageCategory.ANNOUNCEMENT: BroadcastStatus.CANCELLED,
+        MessageCategory.POLL: BroadcastStatus.SCHEDULED,
+        MessageCategory.EVENT: BroadcastStatus.SCHEDULED,
+    }
+
+
 async def test_a_resident_cannot_announce(harness: BotHarness, db: Database) -> None:
     chat = harness.chat(1005)
     await onboard(chat)
@@ -363,13 +418,16 @@ async def test_stale_and_forged_buttons_change_nothing(harness: BotHarness, db: 
     await chat.press(first_audience.message_id, everyone)
     assert chat.callback_answer()["text"] == STALE  # type: ignore[index]
     hub = chat.last
-    draft = hub.button_data("Pasirinkti savivaldybes").split(":")[1]
+    choose = AudienceCb.unpack(hub.button_data("Pasirinkti savivaldybes"))
+    draft = choose.draft
     await chat.click("Pasirinkti savivaldybes")
-    await chat.press(hub.message_id, f"annm:{draft}:999999:0")
+    await chat.press(hub.message_id, f"audm:a:{draft}:999999:0")
     assert chat.callback_answer()["text"] == (  # type: ignore[index]
         "Šios savivaldybės pasirinkti negalima. Pasirinkite kitą."
     )
-    await chat.press(hub.message_id, f"anna:{draft}:over_9000")
+    await chat.press(hub.message_id, f"auda:a:{draft}:over_9000")
+    assert chat.callback_answer()["text"] == STALE  # type: ignore[index]
+    await chat.press(hub.message_id, f"audm:p:{draft}:1:0")  # the poll flow's button
     assert chat.callback_answer()["text"] == STALE  # type: ignore[index]
     await chat.press(hub.message_id, f"ann:{draft}:send")  # not at that step yet
     assert chat.callback_answer()["text"] == STALE  # type: ignore[index]
@@ -421,6 +479,20 @@ def test_resident_counts_use_lithuanian_plurals(count: int, expected: str) -> No
     i18n = create_i18n("lt")
     text = i18n.gettext("{count} resident", "{count} residents", count, locale="lt")
     assert text.format(count=count) == expected
+
+
+@pytest.mark.parametrize("flow", list(Flow))
+def test_audience_buttons_fit_in_callback_data(flow: Flow) -> None:
+    """Telegram allows 64 bytes; pack() refuses more. Draft ids are message ids."""
+    big = 2**31 - 1
+    longest_group = max((g.value for g in AgeGroup), key=len)
+    for data in (
+        AudienceCb(flow=flow, draft=big, action="municipalities"),
+        AudienceMunicipalityCb(flow=flow, draft=big, id=big, page=99),
+        AudiencePageCb(flow=flow, draft=big, page=99),
+        AudienceAgeCb(flow=flow, draft=big, group=longest_group),
+    ):
+        assert len(data.pack().encode()) <= 64
 
 
 @pytest.mark.parametrize(

@@ -128,13 +128,21 @@ async def create(
     return broadcast
 
 
-async def cancel(session: AsyncSession, broadcast_id: int, created_by: int | None = None) -> bool:
-    """Cancel a broadcast that has not started; False if it started, ended or is not theirs."""
+async def cancel(
+    session: AsyncSession,
+    broadcast_id: int,
+    created_by: int | None = None,
+    category: MessageCategory | None = None,
+) -> bool:
+    """Cancel a broadcast that has not started; False if it started, ended, is not theirs or
+    (with ``category``) is of another kind."""
     query = update(Broadcast).where(
         Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED
     )
     if created_by is not None:
         query = query.where(Broadcast.created_by == created_by)
+    if category is not None:
+        query = query.where(Broadcast.category == category)
     result = await session.execute(
         query.values(status=BroadcastStatus.CANCELLED, finished_at=utcnow())
     )
@@ -265,11 +273,17 @@ async def finish_if_complete(session: AsyncSession, broadcast_id: int) -> bool:
 
 
 async def listed(
-    session: AsyncSession, created_by: int | None = None, limit: int = 10
+    session: AsyncSession,
+    created_by: int | None = None,
+    category: MessageCategory | None = None,
+    limit: int = 10,
 ) -> list[Broadcast]:
+    """The latest broadcasts, of one organizer and of one kind when given."""
     query = select(Broadcast).order_by(Broadcast.scheduled_at.desc(), Broadcast.id.desc())
     if created_by is not None:
         query = query.where(Broadcast.created_by == created_by)
+    if category is not None:
+        query = query.where(Broadcast.category == category)
     return list(await session.scalars(query.limit(limit)))
 
 

@@ -8,75 +8,61 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.channels.telegram.callbacks import (
-    AnnounceAgeCb,
-    AnnounceCb,
-    AnnounceMunicipalityCb,
-    AnnounceMunicipalityPageCb,
-    BroadcastCancelCb,
+from bot.channels.telegram.audience_picker import (
+    AudienceDraft,
+    AudiencePicker,
+    Flow,
+    Wording,
+    residents_count,
 )
-from bot.channels.telegram.keyboards import MUNICIPALITIES_PER_PAGE, page_count
+from bot.channels.telegram.callbacks import AnnounceCb, BroadcastCancelCb
 from bot.channels.telegram.sender import content_markup
-from bot.channels.telegram.texts import age_group_label
 from bot.delivery.engine import Content
 from bot.i18n import date_and_time, number
 from bot.services import broadcasts
-from bot.services.audiences import Audience
 from bot.services.broadcasts import BroadcastError, BroadcastProblem, Progress
-from models import AgeGroup, Broadcast, BroadcastStatus, Municipality
+from models import Broadcast, BroadcastStatus
 
-SELECTED = "✓ "
 MAX_URL_LENGTH = 512  # broadcasts.button_url
 
 
 @dataclass
-class Draft:
+class Draft(AudienceDraft):
     """An announcement being composed; ``id`` ties buttons to this composition."""
 
-    id: int
+    KEY: ClassVar[str] = "draft"
+
     text: str = ""
     photo_file_id: str | None = None
     button_text: str | None = None
     button_url: str | None = None
-    municipality_ids: list[int] = field(default_factory=list)
-    age_groups: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Draft | None:
-        """The draft in the conversation state, or None if there is none (or it is unusable)."""
-        try:
-            return cls(**data["draft"])
-        except (KeyError, TypeError):
-            return None
-
-    def to_data(self) -> dict[str, Any]:
-        return {"draft": asdict(self)}
-
-    @property
-    def audience(self) -> Audience:
-        return Audience(
-            municipality_ids=frozenset(self.municipality_ids),
-            age_groups=frozenset(AgeGroup(g) for g in self.age_groups),
-        )
 
     @property
     def content(self) -> Content:
         return Content(0, self.text, self.photo_file_id, self.button_text, self.button_url)
 
 
-def toggled(values: Sequence[Any], value: Any) -> list[Any]:
-    return [v for v in values if v != value] if value in values else [*values, value]
+AUDIENCE = AudiencePicker(
+    Flow.ANNOUNCEMENT,
+    Wording(
+        question=lambda: _("<b>Who should receive the announcement?</b>"),
+        reach=lambda residents: _("The announcement will reach {residents}.").format(
+            residents=residents
+        ),
+        counted=lambda: _("Only residents who have not turned announcements off are counted."),
+    ),
+)
 
 
 # -- composing --------------------------------------------------------------------------
@@ -183,129 +169,6 @@ def normalize_url(text: str) -> str | None:
     if parts.scheme.lower() != "https" or "." not in parts.netloc or parts.netloc.endswith("."):
         return None
     return url
-
-
-# -- the audience -------------------------------------------------------------------------
-
-
-def residents_count(count: int, locale: str) -> str:
-    return _("{count} resident", "{count} residents", count).format(count=number(count, locale))
-
-
-def audience_lines(
-    municipalities: Sequence[Municipality], age_groups: Collection[str], count: int, locale: str
-) -> str:
-    names = ", ".join(m.short_name(locale) for m in municipalities) or _("all")
-    ages = ", ".join(age_group_label(g) for g in AgeGroup if g.value in age_groups) or _("all")
-    return "\n".join(
-        [
-            _("Municipalities: {names}").format(names=names),
-            _("Age groups: {ages}").format(ages=ages),
-            _("The announcement will reach {residents}.").format(
-                residents=residents_count(count, locale)
-            ),
-        ]
-    )
-
-
-def audience_text(lines: str) -> str:
-    return "\n\n".join(
-        [
-            _("<b>Who should receive the announcement?</b>"),
-            lines,
-            _("Only residents who have not turned announcements off are counted."),
-        ]
-    )
-
-
-def audience_keyboard(draft: Draft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("All residents"), callback_data=AnnounceCb(draft=draft.id, action="everyone")
-    )
-    builder.button(
-        text=_("Choose municipalities"),
-        callback_data=AnnounceCb(draft=draft.id, action="municipalities"),
-    )
-    builder.button(
-        text=_("Choose age groups"), callback_data=AnnounceCb(draft=draft.id, action="ages")
-    )
-    if draft.municipality_ids or draft.age_groups:
-        builder.button(
-            text=_("Continue"), callback_data=AnnounceCb(draft=draft.id, action="preview")
-        )
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def municipality_choice_text(lines: str) -> str:
-    return _(
-        "<b>Choose municipalities</b>\nPress a municipality to add it or to remove it, then "
-        "press “{done}”.\n\n{lines}"
-    ).format(done=_("Continue"), lines=lines)
-
-
-def municipality_choice_keyboard(
-    draft: Draft, municipalities: Sequence[Municipality], locale: str, page: int
-) -> InlineKeyboardMarkup:
-    pages = page_count(len(municipalities))
-    page = min(max(page, 0), pages - 1)
-    start = page * MUNICIPALITIES_PER_PAGE
-    builder = InlineKeyboardBuilder()
-    for municipality in municipalities[start : start + MUNICIPALITIES_PER_PAGE]:
-        mark = SELECTED if municipality.id in draft.municipality_ids else ""
-        builder.button(
-            text=mark + municipality.short_name(locale),
-            callback_data=AnnounceMunicipalityCb(draft=draft.id, id=municipality.id, page=page),
-        )
-    builder.adjust(2)
-    if pages > 1:
-        builder.row(
-            *(
-                InlineKeyboardButton(
-                    text=label,
-                    callback_data=AnnounceMunicipalityPageCb(draft=draft.id, page=target).pack(),
-                )
-                for label, target in (
-                    ("◀", (page - 1) % pages),
-                    (f"{page + 1} / {pages}", page),
-                    ("▶", (page + 1) % pages),
-                )
-            )
-        )
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue"),
-            callback_data=AnnounceCb(draft=draft.id, action="audience").pack(),
-        )
-    )
-    return builder.as_markup()
-
-
-def age_choice_text(lines: str) -> str:
-    return _(
-        "<b>Choose age groups</b>\nPress an age group to add it or to remove it, then press "
-        "“{done}”. Residents who did not give their age group are not in any of them."
-        "\n\n{lines}"
-    ).format(done=_("Continue"), lines=lines)
-
-
-def age_choice_keyboard(draft: Draft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for group in AgeGroup:
-        mark = SELECTED if group.value in draft.age_groups else ""
-        builder.button(
-            text=mark + age_group_label(group),
-            callback_data=AnnounceAgeCb(draft=draft.id, group=group.value),
-        )
-    builder.adjust(2)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue"),
-            callback_data=AnnounceCb(draft=draft.id, action="audience").pack(),
-        )
-    )
-    return builder.as_markup()
 
 
 # -- preview and confirmation ---------------------------------------------------------------

@@ -9,26 +9,29 @@ composition carries the draft's id, so a button of an earlier draft changes noth
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_decimal, format_percent
 
-from bot.channels.telegram.announcing import SELECTED, residents_count
-from bot.channels.telegram.keyboards import MUNICIPALITIES_PER_PAGE, page_count
-from bot.channels.telegram.texts import age_group_label
+from bot.channels.telegram.audience_picker import (
+    AudienceDraft,
+    AudiencePicker,
+    Flow,
+    Wording,
+    residents_count,
+)
 from bot.i18n import date_and_time, number
 from bot.services import polls
-from bot.services.audiences import Audience
 from bot.services.polls import PollError, PollProblem, PollSummary, PollTally, QuestionTally
-from models import AgeGroup, Municipality, Poll, PollStatus, QuestionKind, ResultsVisibility
+from models import Poll, PollStatus, QuestionKind, ResultsVisibility
 from models.polls import OPTION_MAX_LENGTH, QUESTION_MAX_LENGTH
 
 MESSAGE_LIMIT = 4096  # Telegram: characters of one message
@@ -41,23 +44,7 @@ class NewPollCb(CallbackData, prefix="npl"):
     """A step of creating a poll; ``draft`` ties the button to one composition."""
 
     draft: int
-    action: str  # a kind, done, everyone, municipalities, ages, audience, next, now, week…
-
-
-class NewPollMunicipalityCb(CallbackData, prefix="nplm"):
-    draft: int
-    id: int
-    page: int
-
-
-class NewPollMunicipalityPageCb(CallbackData, prefix="nplp"):
-    draft: int
-    page: int
-
-
-class NewPollAgeCb(CallbackData, prefix="npla"):
-    draft: int
-    group: str
+    action: str  # a kind, done, now, week, see_…, create, discard
 
 
 class PollManageCb(CallbackData, prefix="pmg"):
@@ -71,38 +58,18 @@ class PollManageCb(CallbackData, prefix="pmg"):
 
 
 @dataclass
-class PollDraft:
+class PollDraft(AudienceDraft):
     """A poll being created. Times are ISO strings in UTC; None: opens now, or closes one
     week after opening."""
 
-    id: int
+    KEY: ClassVar[str] = "poll_draft"
+
     question: str = ""
     kind: str = ""
     options: list[str] = field(default_factory=list)
-    municipality_ids: list[int] = field(default_factory=list)
-    age_groups: list[str] = field(default_factory=list)
     opens_at: str | None = None
     closes_at: str | None = None
     visibility: str = ResultsVisibility.AFTER_CLOSE.value
-
-    KEY = "poll_draft"
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> PollDraft | None:
-        try:
-            return cls(**data[cls.KEY])
-        except (KeyError, TypeError):
-            return None
-
-    def to_data(self) -> dict[str, Any]:
-        return {self.KEY: asdict(self)}
-
-    @property
-    def audience(self) -> Audience:
-        return Audience(
-            municipality_ids=frozenset(self.municipality_ids),
-            age_groups=frozenset(AgeGroup(g) for g in self.age_groups),
-        )
 
     @property
     def question_kind(self) -> QuestionKind:
@@ -122,6 +89,18 @@ class PollDraft:
     @property
     def spec(self) -> polls.QuestionSpec:
         return polls.QuestionSpec(self.question, self.question_kind, tuple(self.options))
+
+
+AUDIENCE = AudiencePicker(
+    Flow.POLL,
+    Wording(
+        question=lambda: _("<b>Who should be invited to answer?</b>"),
+        reach=lambda residents: _("The invitation to the poll will reach {residents}.").format(
+            residents=residents
+        ),
+        counted=lambda: _("Only residents who have not turned poll invitations off are counted."),
+    ),
+)
 
 
 # -- wording of kinds, statuses, visibility ---------------------------------------------------
@@ -270,116 +249,6 @@ def options_keyboard(draft: PollDraft) -> InlineKeyboardMarkup | None:
         return None
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Done"), callback_data=NewPollCb(draft=draft.id, action="done"))
-    return builder.as_markup()
-
-
-def audience_lines(
-    municipalities: Sequence[Municipality], age_groups: Collection[str], count: int, locale: str
-) -> str:
-    names = ", ".join(m.short_name(locale) for m in municipalities) or _("all")
-    ages = ", ".join(age_group_label(g) for g in AgeGroup if g.value in age_groups) or _("all")
-    return "\n".join(
-        [
-            _("Municipalities: {names}").format(names=names),
-            _("Age groups: {ages}").format(ages=ages),
-            _("The invitation to the poll will reach {residents}.").format(
-                residents=residents_count(count, locale)
-            ),
-        ]
-    )
-
-
-def audience_text(lines: str) -> str:
-    return "\n\n".join(
-        [
-            _("<b>Who should be invited to answer?</b>"),
-            lines,
-            _("Only residents who have not turned poll invitations off are counted."),
-        ]
-    )
-
-
-def audience_keyboard(draft: PollDraft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("All residents"), callback_data=NewPollCb(draft=draft.id, action="everyone")
-    )
-    builder.button(
-        text=_("Choose municipalities"),
-        callback_data=NewPollCb(draft=draft.id, action="municipalities"),
-    )
-    builder.button(
-        text=_("Choose age groups"), callback_data=NewPollCb(draft=draft.id, action="ages")
-    )
-    if draft.municipality_ids or draft.age_groups:
-        builder.button(text=_("Continue"), callback_data=NewPollCb(draft=draft.id, action="next"))
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def _back_row(draft: PollDraft) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=_("Continue"), callback_data=NewPollCb(draft=draft.id, action="audience").pack()
-    )
-
-
-def municipality_choice_text(lines: str) -> str:
-    return _(
-        "<b>Choose municipalities</b>\nPress a municipality to add it or to remove it, then "
-        "press “{done}”.\n\n{lines}"
-    ).format(done=_("Continue"), lines=lines)
-
-
-def municipality_choice_keyboard(
-    draft: PollDraft, municipalities: Sequence[Municipality], locale: str, page: int
-) -> InlineKeyboardMarkup:
-    pages = page_count(len(municipalities))
-    page = min(max(page, 0), pages - 1)
-    start = page * MUNICIPALITIES_PER_PAGE
-    builder = InlineKeyboardBuilder()
-    for municipality in municipalities[start : start + MUNICIPALITIES_PER_PAGE]:
-        mark = SELECTED if municipality.id in draft.municipality_ids else ""
-        builder.button(
-            text=mark + municipality.short_name(locale),
-            callback_data=NewPollMunicipalityCb(draft=draft.id, id=municipality.id, page=page),
-        )
-    builder.adjust(2)
-    if pages > 1:
-        builder.row(
-            *(
-                InlineKeyboardButton(
-                    text=label,
-                    callback_data=NewPollMunicipalityPageCb(draft=draft.id, page=target).pack(),
-                )
-                for label, target in (
-                    ("◀", (page - 1) % pages),
-                    (f"{page + 1} / {pages}", page),
-                    ("▶", (page + 1) % pages),
-                )
-            )
-        )
-    builder.row(_back_row(draft))
-    return builder.as_markup()
-
-
-def age_choice_text(lines: str) -> str:
-    return _(
-        "<b>Choose age groups</b>\nPress an age group to add it or to remove it, then press "
-        "“{done}”. Residents who did not give their age group are not in any of them."
-        "\n\n{lines}"
-    ).format(done=_("Continue"), lines=lines)
-
-
-def age_choice_keyboard(draft: PollDraft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for group in AgeGroup:
-        mark = SELECTED if group.value in draft.age_groups else ""
-        builder.button(
-            text=mark + age_group_label(group),
-            callback_data=NewPollAgeCb(draft=draft.id, group=group.value),
-        )
-    builder.adjust(2)
-    builder.row(_back_row(draft))
     return builder.as_markup()
 
 
