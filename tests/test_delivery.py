@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application, create_application
+from bot.delivery.engine import Content, Outcome, SendResult
 from bot.localapi.server import LocalBotAPI
 from bot.services import audiences, broadcasts, residents
 from bot.services.audiences import Audience
@@ -347,3 +351,111 @@ async def test_two_processes_on_one_sqlite_file_have_one_sender(
     finally:
         await first.close()
         await second.close()
+
+
+class HeldSender:
+    """Sends nothing: each send waits until ``release`` is set, then answers ``result``;
+    ``all_started`` is set when ``expected`` sends are waiting."""
+
+    def __init__(self, result: SendResult, expected: int = 8) -> None:
+        self.result = result
+        self.expected = expected
+        self.release = asyncio.Event()
+        self.all_started = asyncio.Event()
+        self.started = 0
+
+    async def send(self, content: Content, chat_id: str) -> SendResult:
+        self.started += 1
+        if self.started >= self.expected:
+            self.all_started.set()
+        await self.release.wait()
+        return self.result
+
+
+async def outbox_statuses(db: Database, broadcast_id: int) -> Counter[OutboxStatus]:
+    rows = await db.all(OutboxMessage, OutboxMessage.broadcast_id == broadcast_id)
+    return Counter(r.status for r in rows)
+
+
+async def sends_in_flight(
+    database_url: str, local_api: LocalBotAPI, sender: HeldSender
+) -> tuple[Application, int]:
+    """An application whose sender holds every send, with a broadcast to 20 residents of
+    which ``concurrency`` (8) are being sent."""
+    app = await create_application(delivery_settings(database_url, local_api), local_api.token)
+    app.delivery.sender = sender
+    chats = await add_residents(app.session_factory, local_api, 20)
+    app.start_background_work()
+    broadcast_id = await announce(app)
+    assert sender.expected == app.settings.delivery.concurrency < len(chats)
+    async with asyncio.timeout(10):
+        await sender.all_started.wait()
+    return app, broadcast_id
+
+
+async def test_a_stop_waits_for_the_sends_in_flight_and_records_them(
+    database_url: str, local_api: LocalBotAPI, db: Database
+) -> None:
+    sender = HeldSender(SendResult(Outcome.SENT, message_id=7))
+    app, broadcast_id = await sends_in_flight(database_url, local_api, sender)
+    try:
+        stopping = asyncio.create_task(app.delivery.stop(grace=10))
+        await asyncio.sleep(0.3)
+        assert not stopping.done()  # waiting for the platform's answers
+        sender.release.set()
+        async with asyncio.timeout(5):
+            await stopping
+        assert not app.delivery.is_leader
+        assert sender.started == 8  # nothing claimed or started after the stop
+        assert await outbox_statuses(db, broadcast_id) == {
+            OutboxStatus.SENT: 8,
+            OutboxStatus.PENDING: 12,
+        }
+    finally:
+        sender.release.set()
+        await app.close()
+
+
+async def test_a_stop_waits_no_longer_than_the_grace(
+    database_url: str, local_api: LocalBotAPI, db: Database
+) -> None:
+    sender = HeldSender(SendResult(Outcome.SENT, message_id=7))
+    app, broadcast_id = await sends_in_flight(database_url, local_api, sender)
+    try:
+        started = time.monotonic()
+        await app.delivery.stop(grace=0.3)
+        assert time.monotonic() - started < 2
+        assert not app.delivery.is_leader
+        # Unanswered sends stay 'sending': the next sender recovers them, as after a crash.
+        assert await outbox_statuses(db, broadcast_id) == {
+            OutboxStatus.SENDING: 8,
+            OutboxStatus.PENDING: 12,
+        }
+    finally:
+        sender.release.set()
+        await app.close()
+
+
+async def test_a_stop_does_not_wait_out_a_429_pause(
+    database_url: str, local_api: LocalBotAPI, db: Database
+) -> None:
+    sender = HeldSender(SendResult(Outcome.RATE_LIMITED, retry_after=60))
+    app, broadcast_id = await sends_in_flight(database_url, local_api, sender)
+    try:
+        sender.release.set()  # every send answers 429: sending pauses for a minute
+        for _ in range(100):  # up to 5 s for the 8 answers to be recorded
+            if (await outbox_statuses(db, broadcast_id))[OutboxStatus.PENDING] == 8:
+                break
+            await asyncio.sleep(0.05)
+        # The next rows are claimed ('sending') and wait for the pacer, not the platform.
+        assert await outbox_statuses(db, broadcast_id) == {
+            OutboxStatus.PENDING: 8,
+            OutboxStatus.SENDING: 12,
+        }
+        assert sender.started == 8
+        started = time.monotonic()
+        await app.delivery.stop(grace=10)
+        assert time.monotonic() - started < 2
+        assert await outbox_statuses(db, broadcast_id) == {OutboxStatus.PENDING: 20}
+    finally:
+        await app.close()

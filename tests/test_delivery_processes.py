@@ -1,4 +1,5 @@
-"""Sender processes on PostgreSQL: kill -9 mid-broadcast, and two senders on one database.
+"""Sender processes: kill -9 mid-broadcast and two senders on one database (PostgreSQL), and
+a graceful stop (SIGTERM) mid-broadcast that leaves no duplicates (PostgreSQL and SQLite).
 
 Each sender is a real ``dalyvauk deliver`` process; the local Bot API server runs in the test
 and enforces Telegram's 30 messages per second.
@@ -10,10 +11,11 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, web
 
 from bot.config import explicit_settings
 from bot.db import create_engine, create_session_factory
@@ -24,14 +26,16 @@ from models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus
 from tests.support.db import Database
 from tests.support.residents import add_residents
 
-pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 TEXT = "Kviečiame į viešąją diskusiją"
 CONCURRENCY = 8
 
 
 class SenderProcess:
-    def __init__(self, database_url: str, api: LocalBotAPI, cwd: Path) -> None:
+    def __init__(
+        self, database_url: str, api: LocalBotAPI, cwd: Path, *, api_base: str | None = None
+    ) -> None:
         self.env = {
             **{
                 k: v
@@ -40,7 +44,7 @@ class SenderProcess:
             },
             "DATABASE_URL": database_url,
             "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE": api.base_url,
+            "TELEGRAM_API_BASE": api_base or api.base_url,
             "DELIVERY_RATE_PER_SECOND": "30",
             "DELIVERY_CONCURRENCY": str(CONCURRENCY),
             "QUIET_HOURS_START": "00:00",
@@ -75,18 +79,28 @@ class SenderProcess:
         return stderr.decode()
 
 
-@pytest.fixture
-async def queued(database_url: str, local_api: LocalBotAPI) -> AsyncIterator[tuple[int, list[int]]]:
-    """A broadcast to 240 residents, due now."""
-    local_api.set_rate_limit(30, per_chat_per_second=1.0, per_group_per_minute=20)
+async def queue_broadcast(
+    database_url: str, api: LocalBotAPI, residents: int
+) -> tuple[int, list[int]]:
+    """A broadcast to ``residents`` new residents, due now; returns its id and their chats."""
+    api.set_rate_limit(30, per_chat_per_second=1.0, per_group_per_minute=20)
     engine = create_engine(explicit_settings(database={"url": database_url}).database.url)
-    sessions = create_session_factory(engine)
-    chats = await add_residents(sessions, local_api, 240)
-    async with sessions() as session, session.begin():
-        broadcast = await broadcasts.create(session, created_by=1, text=TEXT, audience=Audience())
-        broadcast_id = broadcast.id
-    yield broadcast_id, chats
-    await engine.dispose()
+    try:
+        sessions = create_session_factory(engine)
+        chats = await add_residents(sessions, api, residents)
+        async with sessions() as session, session.begin():
+            broadcast = await broadcasts.create(
+                session, created_by=1, text=TEXT, audience=Audience()
+            )
+            return broadcast.id, chats
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def queued(database_url: str, local_api: LocalBotAPI) -> tuple[int, list[int]]:
+    """A broadcast to 240 residents, due now."""
+    return await queue_broadcast(database_url, local_api, 240)
 
 
 def sent_count(api: LocalBotAPI) -> int:
@@ -102,6 +116,7 @@ async def wait_all_sent(db: Database, broadcast_id: int, timeout: float = 60) ->
             await asyncio.sleep(0.2)
 
 
+@postgresql_only
 async def test_kill_9_mid_broadcast_loses_nobody(
     database_url: str,
     local_api: LocalBotAPI,
@@ -133,6 +148,7 @@ async def test_kill_9_mid_broadcast_loses_nobody(
     assert "recovered" in stderr or duplicates == 0
 
 
+@postgresql_only
 async def test_two_senders_share_the_work_and_the_rate_limit(
     database_url: str,
     local_api: LocalBotAPI,
@@ -158,3 +174,94 @@ async def test_two_senders_share_the_work_and_the_rate_limit(
     assert busiest <= 30
     rate = (len(sends) - 1) / (sends[-1] - sends[0])
     assert rate <= 30.5
+
+
+class SlowAnswers:
+    """A proxy in front of the local Bot API that holds every ``sendMessage`` answer for
+    ``delay`` seconds after the API has taken the message: the sends in flight when a sender
+    stops are messages residents already have, as on a slow network to Telegram."""
+
+    def __init__(self, api: LocalBotAPI, delay: float) -> None:
+        self.api = api
+        self.delay = delay
+        self.held = 0  # answers being held right now
+        self._client: ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def __aenter__(self) -> SlowAnswers:
+        self._client = ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None and self._client is not None
+        await self._runner.cleanup()
+        await self._client.close()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._client is not None
+        async with self._client.request(
+            request.method,
+            self.api.base_url + request.path_qs,
+            data=await request.read(),
+            headers={"Content-Type": request.headers.get("Content-Type", "text/plain")},
+        ) as answer:
+            body = await answer.read()
+            status = answer.status
+            content_type = answer.headers.get("Content-Type", "application/json")
+        if request.path.lower().endswith("/sendmessage"):
+            self.held += 1
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.held -= 1
+        return web.Response(body=body, status=status, headers={"Content-Type": content_type})
+
+
+async def test_sigterm_mid_broadcast_records_the_sends_in_flight(
+    database_url: str, local_api: LocalBotAPI, db: Database, tmp_path: Path
+) -> None:
+    """A deploy stops the sender with SIGTERM while sends are in flight: it lets them finish
+    and records them, so the restarted sender re-sends nothing."""
+    broadcast_id, chats = await queue_broadcast(database_url, local_api, 80)
+    async with SlowAnswers(local_api, delay=0.5) as proxy:
+        first = SenderProcess(database_url, local_api, tmp_path, api_base=proxy.base_url)
+        await first.start()
+        await local_api.wait_for(
+            lambda: sent_count(local_api) >= len(chats) // 3 and proxy.held >= CONCURRENCY // 2,
+            60,
+            description="a third of the broadcast sent, answers in flight",
+        )
+        in_flight = proxy.held
+        first_stderr = await first.stop()
+        assert first.process is not None and first.process.returncode == 0, first_stderr
+        taken_before_restart = sent_count(local_api)
+        after_stop = Counter(
+            r.status
+            for r in await db.all(OutboxMessage, OutboxMessage.broadcast_id == broadcast_id)
+        )
+        second = SenderProcess(database_url, local_api, tmp_path, api_base=proxy.base_url)
+        await second.start()
+        try:
+            await wait_all_sent(db, broadcast_id)
+        finally:
+            second_stderr = await second.stop()
+    counts = [sum(1 for m in local_api.bot_messages(c) if m.text == TEXT) for c in chats]
+    duplicates = sum(count - 1 for count in counts if count > 1)
+    assert duplicates == 0, f"{duplicates} duplicates after a graceful stop ({in_flight} in flight)"
+    assert min(counts) == 1, "a resident lost the message"
+    # The stop came mid-broadcast, with every message Telegram took recorded as sent.
+    assert after_stop[OutboxStatus.SENDING] == 0, after_stop
+    assert after_stop[OutboxStatus.SENT] == taken_before_restart, after_stop
+    assert after_stop[OutboxStatus.PENDING] > 0, after_stop
+    assert "recovered" not in second_stderr
+    rows = await db.all(OutboxMessage, OutboxMessage.broadcast_id == broadcast_id)
+    assert {r.status for r in rows} == {OutboxStatus.SENT}

@@ -13,6 +13,11 @@ How it works
   next sender puts ``sending`` rows back to ``pending``: nobody is lost, and a resident
   can get a message twice only if the process died between the platform accepting it and
   our record of it — at most ``concurrency`` messages per crash.
+* A graceful stop (SIGTERM → ``Application.close``) claims nothing more, lets the sends in
+  flight finish for up to ``stop_grace`` seconds and records their outcome, releases the
+  sender role, and only then cancels what is left: after an ordinary restart nothing is
+  sent twice (a send still unanswered after the grace stays ``sending`` and is recovered
+  as after a crash).
 * Sends are paced evenly under the platform's overall rate and at most one per second per
   chat. A 429 pauses all sending for ``retry_after``; 5xx and network errors are retried
   later with exponential backoff, up to ``max_attempts``; 403 marks the resident
@@ -51,6 +56,9 @@ ADVISORY_LOCK_KEY = 0x44414C59  # "DALY"
 IDLE_POLL_SECONDS = 1.0
 RETRY_MAX_SECONDS = 300.0
 PROGRESS_REPORT_TIMEOUT = 10.0
+# How long a graceful stop waits for the sends in flight (each is also bounded by the Bot
+# API's HTTP timeout); short enough for ``docker stop``'s 10 s before SIGKILL.
+STOP_GRACE_SECONDS = 5.0
 
 
 class Outcome(enum.Enum):
@@ -125,6 +133,8 @@ class DeliveryEngine:
         settings: DeliverySettings,
         quiet_hours: QuietHours,
         on_progress: ProgressCallback | None = None,
+        *,
+        stop_grace: float = STOP_GRACE_SECONDS,
     ) -> None:
         self.engine = engine
         self.sessions = session_factory
@@ -132,8 +142,10 @@ class DeliveryEngine:
         self.settings = settings
         self.quiet_hours = quiet_hours
         self.on_progress = on_progress
+        self.stop_grace = stop_grace
         self.pacer = SendPacer(settings.rate_per_second * RATE_SAFETY)
         self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()  # set once, never cleared (unlike _wake)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._contents: dict[int, Content] = {}
@@ -144,14 +156,29 @@ class DeliveryEngine:
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="delivery-engine")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop sending: claim nothing more, let the sends in flight finish and record them
+        (at most ``grace`` seconds, default ``stop_grace``), give up the sender role, then
+        cancel whatever is left."""
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        grace = self.stop_grace if grace is None else grace
+        try:
+            await asyncio.wait({task}, timeout=grace)
+        finally:  # also when the caller is cancelled: never leave the task running
+            if not task.done():
+                logger.warning(
+                    "delivery engine: sends still unanswered after %s s; stopping them "
+                    "(their rows stay 'sending' and are recovered at the next start)",
+                    grace,
+                )
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
 
     def wake(self) -> None:
         """Something is due now (a broadcast was created): don't wait for the next tick."""
@@ -174,6 +201,8 @@ class DeliveryEngine:
                 await self._sleep(2.0)
 
     async def _sleep(self, seconds: float) -> None:
+        if self._stopping:
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
@@ -244,6 +273,8 @@ class DeliveryEngine:
     async def tick(self) -> int:
         """Start due broadcasts, then send one batch; returns how many were handled."""
         await self.start_due_broadcasts()
+        if self._stopping:
+            return 0
         batch = await self.claim(self.settings.batch_size)
         if not batch:
             await self.report_progress(force=False)
@@ -266,7 +297,8 @@ class DeliveryEngine:
                 leftover.append(queue.get_nowait().id)
             if leftover:
                 await self._release(leftover)
-        await self.report_progress(force=False)
+        if not self._stopping:  # the next sender reports; a stop should not wait for it
+            await self.report_progress(force=False)
         return len(batch)
 
     async def start_due_broadcasts(self) -> None:
@@ -336,13 +368,18 @@ class DeliveryEngine:
         return content
 
     async def _worker(self, queue: asyncio.Queue[Claimed]) -> None:
-        while not queue.empty():
+        """Send rows from the batch until it is empty or a stop is requested. A send that
+        has started is always awaited and recorded; rows not started go back to the queue
+        (``tick`` releases them)."""
+        while not queue.empty() and not self._stopping:
             row = queue.get_nowait()
             wait = self.pacer.chat_ready_in(row.chat_id)
             if wait > 0:  # this chat got a message less than a second ago
                 await self._record(row, SendResult(Outcome.RETRY), delay=wait)
                 continue
-            await self.pacer.acquire(row.chat_id)
+            if not await self._send_slot(row.chat_id):
+                queue.put_nowait(row)
+                return
             content = await self._content(row.broadcast_id)
             try:
                 result = await self.sender.send(content, row.chat_id)
@@ -353,6 +390,26 @@ class DeliveryEngine:
                 self.pacer.pause(result.retry_after or 1.0)
                 logger.warning("429 from the platform: pausing %s s", result.retry_after)
             await self._record(row, result)
+
+    async def _send_slot(self, chat_id: str) -> bool:
+        """Wait for the pacer's slot for ``chat_id``; False if a stop came first (a 429 can
+        hold the pacer for many seconds, longer than a stop may wait)."""
+        if self._stopping:
+            return False
+        acquire = asyncio.ensure_future(self.pacer.acquire(chat_id))
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            acquire.cancel()
+            raise
+        finally:
+            stop.cancel()
+        if not acquire.done():  # the stop came first
+            acquire.cancel()
+            return False
+        acquire.result()  # raise what the pacer raised
+        return not self._stopping
 
     async def _record(self, row: Claimed, result: SendResult, delay: float | None = None) -> None:
         now = utcnow()
