@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import migrations
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
+from bot.channels.telegram.event_jobs import EventJobs
 from bot.channels.telegram.middlewares import UnreachableResidents
 from bot.channels.telegram.poll_jobs import PollJobs
 from bot.channels.telegram.progress import ProgressReporter
@@ -101,7 +102,8 @@ async def create_application(settings: Settings, token: str) -> Application:
     )
     dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
     poll_jobs = PollJobs(session_factory, bot, i18n, settings, delivery)
-    scheduler = create_scheduler(session_factory, poll_jobs.run)
+    event_jobs = EventJobs(session_factory, bot, i18n, settings, delivery)
+    scheduler = create_scheduler(session_factory, poll_jobs.run, event_jobs.run)
     # Everything imported so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise pause the event loop for ~0.2 s (a burst of
     # delayed sends afterwards could exceed Telegram's rate).

@@ -26,6 +26,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.services.event_reminders import MAX_REMINDER_OFFSET
+from bot.services.events import MAX_OFFER_HOURS, MAX_REMINDERS
+from models.events import DEFAULT_OFFER_HOURS, DEFAULT_REMINDER_OFFSETS
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///dalyvauk.sqlite3"
 TELEGRAM_API_BASE = "https://api.telegram.org"
 SUPPORTED_LOCALES = ("lt", "en")
@@ -121,6 +125,29 @@ class DeliverySettings(BaseModel):
         return self
 
 
+class EventSettings(BaseModel):
+    """Defaults for new events (an organizer may choose otherwise per event)."""
+
+    # How long a place freed from the waitlist is held for the first waiting resident.
+    offer_hours: int = Field(default=DEFAULT_OFFER_HOURS, ge=1, le=MAX_OFFER_HOURS)
+    # Reminders to the registered residents, in minutes before the start.
+    reminder_offsets: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
+
+    _split_offsets = field_validator("reminder_offsets", mode="before")(_split_commas)
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets_in_range(cls, value: list[int]) -> list[int]:
+        if len(value) > MAX_REMINDERS or not all(1 <= v <= MAX_REMINDER_OFFSET for v in value):
+            raise ValueError(
+                f"at most {MAX_REMINDERS} numbers of minutes before the start, "
+                f"each from 1 to {MAX_REMINDER_OFFSET} (30 days), e.g. 1440,120"
+            )
+        return sorted(set(value), reverse=True)
+
+
 class RedisSettings(BaseModel):
     url: str | None = None
 
@@ -147,6 +174,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
+    event: EventSettings = Field(default_factory=EventSettings)
     timezone: str = "Europe/Vilnius"
     default_locale: str = "lt"
     active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)

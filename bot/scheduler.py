@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 PROCESSED_UPDATES_KEPT = timedelta(days=2)
 # Polls open and close at most this late (their times are stored; a restart loses nothing).
 POLL_JOBS_INTERVAL = timedelta(seconds=15)
+# Event reminders and waitlist offers are due at most this late.
+EVENT_JOBS_INTERVAL = timedelta(seconds=30)
 
 
 async def prune_processed_updates(session_factory: async_sessionmaker[AsyncSession]) -> int:
@@ -30,8 +32,10 @@ async def prune_processed_updates(session_factory: async_sessionmaker[AsyncSessi
 def create_scheduler(
     session_factory: async_sessionmaker[AsyncSession],
     poll_jobs: Callable[[], Awaitable[object]] | None = None,
+    event_jobs: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
-    """``poll_jobs``: closes and opens due polls (``PollJobs.run``), every 15 seconds."""
+    """``poll_jobs``: closes and opens due polls (``PollJobs.run``), every 15 seconds;
+    ``event_jobs``: event reminders and waitlist offers (``EventJobs.run``), every 30."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         prune_processed_updates,
@@ -44,14 +48,28 @@ def create_scheduler(
         next_run_time=utcnow() + timedelta(minutes=1),
     )
     if poll_jobs is not None:
-        scheduler.add_job(
-            poll_jobs,
-            "interval",
-            seconds=POLL_JOBS_INTERVAL.total_seconds(),
-            id="poll_jobs",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-            next_run_time=utcnow() + timedelta(seconds=1),
-        )
+        _every(scheduler, POLL_JOBS_INTERVAL, poll_jobs, "poll_jobs", timedelta(seconds=1))
+    if event_jobs is not None:
+        _every(scheduler, EVENT_JOBS_INTERVAL, event_jobs, "event_jobs", timedelta(seconds=2))
     return scheduler
+
+
+def _every(
+    scheduler: AsyncIOScheduler,
+    interval: timedelta,
+    job: Callable[[], Awaitable[object]],
+    job_id: str,
+    first_after: timedelta,
+) -> None:
+    """A job that reads what is due from our tables: one run at a time, and runs missed
+    meanwhile collapse into one (each finds all the work that is due)."""
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=interval.total_seconds(),
+        id=job_id,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=utcnow() + first_after,
+    )
