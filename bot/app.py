@@ -32,6 +32,11 @@ from bot.services.quiet_hours import QuietHours
 logger = logging.getLogger(__name__)
 
 
+# How long a graceful stop waits for the updates being handled (docker-compose.yml's
+# stop_grace_period covers this plus the delivery engine's own grace).
+UPDATES_STOP_GRACE_SECONDS = 30.0
+
+
 @dataclass
 class Application:
     settings: Settings
@@ -58,7 +63,7 @@ class Application:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.delivery.stop()
-        await self.dispatcher.inflight.wait_idle(timeout=30)
+        await self.dispatcher.inflight.wait_idle(timeout=UPDATES_STOP_GRACE_SECONDS)
         await self.bot.session.close()
         await self.delivery_bot.session.close()
         await self.engine.dispose()

@@ -13,7 +13,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from bot.app import UPDATES_STOP_GRACE_SECONDS
 from bot.config import Settings
+from bot.delivery.engine import STOP_GRACE_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,3 +101,10 @@ def test_env_example_values_are_valid_settings(
     settings = Settings(_env_file=str(env))  # type: ignore[call-arg]
     assert settings.database.is_sqlite
     assert settings.webhook.secret is None
+
+
+def test_compose_lets_the_bot_stop_gracefully(compose: dict[str, Any]) -> None:
+    """Docker's stop timeout covers the updates being handled and the sends in flight."""
+    grace = compose["services"]["bot"]["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > UPDATES_STOP_GRACE_SECONDS + STOP_GRACE_SECONDS
