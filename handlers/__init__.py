@@ -11,6 +11,7 @@ from aiogram import Router
 from handlers import (
     admin,
     announcements,
+    event_admin,
     fallback,
     membership,
     menu,
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         notifications.create_router(),
         announcements.create_router(),
         poll_admin.create_router(),
+        event_admin.create_router(),
         poll_results.create_router(),
         survey_upload.create_router(),
         fallback.create_router(),

@@ -16,7 +16,17 @@ from tests.support.harness import ADMIN_ID, BotHarness, Mode, harness_settings
 
 ORGANIZER_ID = 5001
 RESIDENT = ["start", "help", "language", "municipality", "privacy", "mydata", "forget"]
-ORGANIZER = ["newpoll", "polls", "poll_results", "poll_export", "announce", "announcements"]
+ORGANIZER = [
+    "newpoll",
+    "polls",
+    "poll_results",
+    "poll_export",
+    "announce",
+    "announcements",
+    "newevent",
+    "events",
+    "event_link",
+]
 ADMIN = [
     "roles",
     "organizer_add",

@@ -44,6 +44,9 @@ ORGANIZER_COMMANDS = (
     ("poll_export", N_("A poll's answers as files: /poll_export NUMBER")),
     ("announce", N_("Write an announcement")),
     ("announcements", N_("My announcements")),
+    ("newevent", N_("Create an event")),
+    ("events", N_("My events: change the time or place, cancel")),
+    ("event_link", N_("A poster link and QR code: /event_link NUMBER TAG")),
 )
 ADMIN_COMMANDS = (
     ("roles", N_("Organizers, moderators and their chats")),
