@@ -503,12 +503,24 @@ async def test_events_list_shows_registered_waiting_and_attended(
 async def test_changing_the_time_tells_registered_and_waiting_residents(
     harness: BotHarness, db: Database
 ) -> None:
-    registered = await add_residents(db.sessions, harness.api, 3, first_chat_id=100_000)
+    first, *registered = await add_residents(db.sessions, harness.api, 4, first_chat_id=100_000)
     bystander = await add_residents(db.sessions, harness.api, 1, first_chat_id=100_010)
     chat = await organizer(harness)
     old_start = in_days(10, 18)
     event_id = await add_event(db, capacity=2, start=old_start)
-    await register(db, event_id, registered)  # two registered, one waiting
+    await register(db, event_id, [first, *registered])  # two registered, two waiting
+    async with db.sessions() as session, session.begin():
+        resident = await session.scalar(select(Resident).where(Resident.external_id == str(first)))
+        await event_registrations.cancel_registration(session, event_id=event_id, resident=resident)
+    statuses = sorted(r.status for r in await db.all(Registration))
+    assert statuses == sorted(
+        [
+            RegistrationStatus.CANCELLED,
+            RegistrationStatus.REGISTERED,
+            RegistrationStatus.OFFERED,
+            RegistrationStatus.WAITLISTED,
+        ]
+    )
 
     await chat.send("/events")
     await chat.click("1. Keisti laiką/vietą")
@@ -543,6 +555,7 @@ async def test_changing_the_time_tells_registered_and_waiting_residents(
             "galėtų užimti kitas."
         )
     assert texts_received(harness, bystander[0]) == []
+    assert texts_received(harness, first) == []
 
 
 async def test_changing_the_place_soon_is_urgent_and_cancelling_takes_two_taps(
