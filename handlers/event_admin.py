@@ -120,7 +120,7 @@ def _check(draft: view.EventDraft, settings: Settings, now: datetime) -> None:
             now=now,
         ),
         now=now,
-        previous_start=view._moment(draft.previous_start),
+        previous_start=draft.current_start,
     )
 
 
@@ -462,7 +462,7 @@ async def start_received(
     if moment is None:
         await message.answer(view.time_not_understood(now, settings.tz))
         return
-    if moment <= now and moment != view._moment(draft.previous_start):
+    if moment <= now and moment != draft.current_start:
         await message.answer(view.time_in_the_past(now, settings.tz))
         return
     draft.starts_at, draft.ends_at = moment.isoformat(), None

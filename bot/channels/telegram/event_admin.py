@@ -135,6 +135,11 @@ class EventDraft(AudienceDraft):
         return _moment(self.deadline)
 
     @property
+    def current_start(self) -> datetime | None:
+        """Changing an event: the start it has now (it may stay, even if it has passed)."""
+        return _moment(self.previous_start)
+
+    @property
     def chosen_audience(self) -> Audience:
         """The audience as chosen (stored with the event)."""
         return super().audience
