@@ -1,4 +1,4 @@
-"""The main menu's entries. Polls, events and proposals arrive with their own features."""
+"""The main menu's entries. Proposals arrive with their own feature."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.channels.telegram import poll_answering as poll_view
 from bot.channels.telegram.filters import MenuButton, Onboarded, is_organizer
 from bot.config import Settings
 from bot.services import polls as poll_service
+from handlers import events
 from models import Resident
 
 
@@ -29,15 +30,6 @@ async def polls(
     )
 
 
-async def events(message: Message) -> None:
-    await message.answer(
-        _(
-            "There are no upcoming events right now. Consultations, trainings and discussions "
-            "you can register for will appear here."
-        )
-    )
-
-
 async def proposal(message: Message) -> None:
     await message.answer(_("Proposals to the municipality cannot be sent through this bot yet."))
 
@@ -49,6 +41,8 @@ def create_router() -> Router:
     # Organizers' /polls lists the polls they run (handlers.poll_admin); a resident who
     # types it gets the open polls, as from the menu button.
     router.message.register(polls, Command("polls"), invert_f(is_organizer))
-    router.message.register(events, MenuButton("events"))
+    router.message.register(events.events_menu, MenuButton("events"))
+    # Organizers' /events lists the events they run; residents get the upcoming ones.
+    router.message.register(events.events_menu, Command("events"), invert_f(is_organizer))
     router.message.register(proposal, MenuButton("proposal"))
     return router

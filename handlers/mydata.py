@@ -20,8 +20,9 @@ from models import Resident
 EXPORT_FILENAME = "dalyvauk-mano-duomenys.json"
 
 
-def export_file(resident: Resident) -> BufferedInputFile:
-    body = json.dumps(residents.export_data(resident), ensure_ascii=False, indent=2)
+async def export_file(session: AsyncSession, resident: Resident) -> BufferedInputFile:
+    data = await residents.export_data(session, resident)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
     return BufferedInputFile(body.encode("utf-8"), filename=EXPORT_FILENAME)
 
 
@@ -33,16 +34,20 @@ def forget_question() -> str:
     )
 
 
-async def mydata_command(message: Message, resident: Resident | None) -> None:
+async def mydata_command(
+    message: Message, session: AsyncSession, resident: Resident | None
+) -> None:
     if resident is None:
         await message.answer(_("We do not keep any data about you."))
         return
     await message.answer_document(
-        export_file(resident), caption=_("Here is everything we keep about you.")
+        await export_file(session, resident), caption=_("Here is everything we keep about you.")
     )
 
 
-async def mydata_button(query: CallbackQuery, resident: Resident | None) -> None:
+async def mydata_button(
+    query: CallbackQuery, session: AsyncSession, resident: Resident | None
+) -> None:
     await query.answer()
     if resident is None:
         await send_to_chat(query, text=_("We do not keep any data about you."))
@@ -50,7 +55,7 @@ async def mydata_button(query: CallbackQuery, resident: Resident | None) -> None
     assert query.message is not None and query.bot is not None
     await query.bot.send_document(
         query.message.chat.id,
-        export_file(resident),
+        await export_file(session, resident),
         caption=_("Here is everything we keep about you."),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -33,7 +33,7 @@ from bot.channels.telegram.replies import replace_prompt, send_to_chat
 from bot.channels.telegram.texts import age_group_label, privacy_full, privacy_summary
 from bot.config import Settings
 from bot.services import residents
-from handlers import poll_answering
+from handlers import events, poll_answering
 from models import Channel, Resident
 
 # Deep-link payloads: Telegram allows A-Z, a-z, 0-9, _ and -, up to 64 characters.
@@ -60,18 +60,9 @@ async def start(
     name = html.escape(message.from_user.first_name)
     if resident.is_onboarded:
         await message.answer(**main_menu(_("Welcome back, {name}!").format(name=name)))
-        poll_id = poll_answering.poll_id_from_payload(payload)
-        if poll_id is not None:  # a poster's deep link: /start poll_12
-            await poll_answering.open_poll(
-                message.bot,  # type: ignore[arg-type]
-                message.chat.id,
-                poll_id,
-                session=session,
-                resident=resident,
-                state=state,
-                settings=settings,
-                locale=i18n.current_locale,
-            )
+        await _open_link(
+            message.bot, message.chat.id, payload, session, resident, state, settings, i18n
+        )
         return
     await message.answer(
         _(
@@ -173,17 +164,50 @@ async def age_group_chosen(
     label = age_group_label(group) if group else _("not given")
     await replace_prompt(query, _("Age group: {group}").format(group=label))
     await send_to_chat(query, **main_menu(_("Thank you, you are all set!")))
+    await _open_link(
+        query.bot, query.from_user.id, payload, session, resident, state, settings, i18n
+    )
+
+
+async def _open_link(
+    bot: Bot | None,
+    chat_id: int,
+    payload: str | None,
+    session: AsyncSession,
+    resident: Resident,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    """What a poster's or link's deep link opens: a poll (/start poll_12) or an event
+    (/start evt_12, or evt_12_<tag> to record which poster brought the registration)."""
+    if bot is None:
+        return
+    locale = i18n.current_locale
     poll_id = poll_answering.poll_id_from_payload(payload)
-    if poll_id is not None:  # came from a poster's deep link: /start poll_12
+    if poll_id is not None:
         await poll_answering.open_poll(
-            query.bot,  # type: ignore[arg-type]
-            query.from_user.id,
+            bot,
+            chat_id,
             poll_id,
             session=session,
             resident=resident,
             state=state,
             settings=settings,
-            locale=i18n.current_locale,
+            locale=locale,
+        )
+    link = events.event_link_from_payload(payload)
+    if link is not None:
+        await events.open_event(
+            bot,
+            chat_id,
+            link[0],
+            session=session,
+            resident=resident,
+            state=state,
+            settings=settings,
+            locale=locale,
+            source=link[1],
         )
 
 

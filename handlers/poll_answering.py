@@ -15,7 +15,6 @@ import logging
 import re
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -24,6 +23,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import poll_answering as view
+from bot.channels.telegram.filters import typed_answer
 from bot.channels.telegram.poll_callbacks import (
     PollChoiceCb,
     PollOpenCb,
@@ -31,7 +31,7 @@ from bot.channels.telegram.poll_callbacks import (
     PollSubmitCb,
     PollToggleCb,
 )
-from bot.channels.telegram.texts import menu_label_in_every_locale
+from bot.channels.telegram.replies import edit_markup
 from bot.config import Settings
 from bot.services import polls
 from bot.services.polls import AnswerOutcome, AnswerResult, Eligibility, Refusal
@@ -40,7 +40,6 @@ from models import Poll, PollQuestion, QuestionKind, Resident
 logger = logging.getLogger(__name__)
 
 _POLL_PAYLOAD = re.compile(r"^poll_(\d{1,9})$")
-_MENU_KEYS = ("polls", "events", "proposal", "settings")
 QUESTION_KEY = "poll_question"  # FSM data: the free-text question being answered
 
 
@@ -197,17 +196,6 @@ async def open_poll(
 # -- buttons ---------------------------------------------------------------------------
 
 
-async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        return
-    try:
-        await message.edit_reply_markup(reply_markup=markup)
-    except TelegramBadRequest as exc:
-        if "message is not modified" not in exc.message:
-            logger.info("could not edit message %s: %s", message.message_id, exc.message)
-
-
 async def _refuse(query: CallbackQuery, refusal: Refusal | None) -> None:
     stale = refusal in (Refusal.WRONG_OPTION, Refusal.WRONG_KIND, Refusal.OUT_OF_RANGE)
     await query.answer(
@@ -243,10 +231,10 @@ async def _answered(
         return
     if result.outcome is AnswerOutcome.CHANGED:
         await query.answer(view.changed_text())
-        await _edit_markup(query, marked)
+        await edit_markup(query, marked)
         return
     await query.answer()
-    await _edit_markup(query, marked)
+    await edit_markup(query, marked)
     poll, _question = await _question_of(session, result)
     await _continue(
         query.bot,  # type: ignore[arg-type]
@@ -367,7 +355,7 @@ async def option_toggled(
     await query.answer()
     question = await session.get(PollQuestion, callback_data.question)
     assert question is not None
-    await _edit_markup(query, view.multiple_keyboard(question, result.selected))
+    await edit_markup(query, view.multiple_keyboard(question, result.selected))
 
 
 async def choices_submitted(
@@ -401,15 +389,6 @@ async def choices_submitted(
 
 
 # -- free text -------------------------------------------------------------------------
-
-
-def _typed_answer(message: Message) -> bool:
-    """Typed text that is neither a command nor a main-menu button (those keep their
-    meaning; the question keeps waiting)."""
-    text = message.text
-    if text is None or text.startswith("/"):
-        return False
-    return not any(text in menu_label_in_every_locale(key) for key in _MENU_KEYS)
 
 
 async def text_answered(
@@ -472,6 +451,6 @@ def create_router() -> Router:
     router.callback_query.register(scale_pressed, PollScaleCb.filter())
     router.callback_query.register(option_toggled, PollToggleCb.filter())
     router.callback_query.register(choices_submitted, PollSubmitCb.filter())
-    router.message.register(text_answered, StateFilter(PollAnswering.text), _typed_answer)
+    router.message.register(text_answered, StateFilter(PollAnswering.text), typed_answer)
     router.message.register(not_text, StateFilter(PollAnswering.text), F.text.is_(None))
     return router

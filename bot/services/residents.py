@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import event_registrations, polls
 from bot.services.municipalities import get_active_by_id
-from models import AgeGroup, Channel, Resident, utcnow
+from models import AgeGroup, Channel, Event, Registration, Resident, utcnow
 
 SOURCE_MAX_LENGTH = 64
 
@@ -132,7 +132,48 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_data(resident: Resident) -> dict[str, Any]:
+async def _registrations(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    """The resident's event registrations, every status, oldest first."""
+    rows = await session.execute(
+        select(Registration, Event)
+        .join(Event, Event.id == Registration.event_id)
+        .where(Registration.resident_id == resident.id)
+        .order_by(Registration.created_at, Registration.id)
+    )
+    result = []
+    for registration, event in rows:
+        questions = {str(q.id): q.text for q in event.questions}
+        answers = registration.answers or {}
+        result.append(
+            {
+                "event": {
+                    "id": event.id,
+                    "title": event.title,
+                    "starts_at": _iso(event.starts_at),
+                    "status": event.status.value,
+                },
+                "status": registration.status.value,
+                "checkin_code": registration.checkin_code,
+                "organization": registration.organization,
+                "answers": [
+                    {"question": questions.get(key), "answer": value}
+                    for key, value in answers.items()
+                ],
+                "source": registration.source,
+                "share_name": registration.share_name,
+                "display_name": registration.display_name,
+                "waitlisted_at": _iso(registration.waitlisted_at),
+                "offer_expires_at": _iso(registration.offer_expires_at),
+                "attended_at": _iso(registration.attended_at),
+                "created_at": _iso(registration.created_at),
+                "updated_at": _iso(registration.updated_at),
+                "cancelled_at": _iso(registration.cancelled_at),
+            }
+        )
+    return result
+
+
+async def export_data(session: AsyncSession, resident: Resident) -> dict[str, Any]:
     """Everything stored about the resident, for the resident to download."""
     municipality = resident.municipality
     return {
@@ -152,6 +193,7 @@ def export_data(resident: Resident) -> dict[str, Any]:
             "created_at": _iso(resident.created_at),
             "updated_at": _iso(resident.updated_at),
         },
+        "event_registrations": await _registrations(session, resident),
         "exported_at": utcnow().isoformat(),
     }
 

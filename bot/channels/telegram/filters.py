@@ -38,3 +38,14 @@ async def is_organizer(
 def typed_text(message: Message) -> bool:
     """Typed text that is not a command (commands keep their own meaning)."""
     return message.text is not None and not message.text.startswith("/")
+
+
+_MENU_KEYS = ("polls", "events", "proposal", "settings")
+
+
+def typed_answer(message: Message) -> bool:
+    """Typed text that is neither a command nor a main-menu button (those keep their
+    meaning while a question waits for its answer)."""
+    if not typed_text(message):
+        return False
+    return not any(message.text in menu_label_in_every_locale(key) for key in _MENU_KEYS)

@@ -28,6 +28,18 @@ async def replace_prompt(
         await query.bot.send_message(message.chat.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
 
 
+async def edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Change (or, with None, remove) the buttons of the message whose button was pressed."""
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            logger.info("could not edit message %s: %s", message.message_id, exc.message)
+
+
 async def send_to_chat(query: CallbackQuery, **kwargs: Any) -> None:
     """Send a new message into the chat where the button was pressed."""
     if query.message is not None:
