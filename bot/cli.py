@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from bot import __version__
+from bot.cli_events import events_cli, report_command
 from bot.cli_polls import poll_cli, survey_cli
 from bot.config import ConfigError, Settings, load_settings, require_token
 
@@ -25,6 +26,8 @@ db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 cli.add_typer(db_cli, name="db")
 cli.add_typer(poll_cli, name="poll")
 cli.add_typer(survey_cli, name="survey")
+cli.add_typer(events_cli, name="events")
+cli.command("report")(report_command)
 
 
 def _configure_logging(level: str) -> None:

@@ -12,6 +12,7 @@ from handlers import (
     admin,
     announcements,
     event_admin,
+    event_attendance,
     events,
     fallback,
     membership,
@@ -44,5 +45,6 @@ def get_routers() -> list[Router]:
         event_admin.create_router(),
         poll_results.create_router(),
         survey_upload.create_router(),
+        event_attendance.create_router(),
         fallback.create_router(),
     ]
