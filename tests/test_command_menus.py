@@ -26,6 +26,9 @@ ORGANIZER = [
     "newevent",
     "events",
     "event_link",
+    "attendance",
+    "event_export",
+    "report",
 ]
 ADMIN = [
     "roles",

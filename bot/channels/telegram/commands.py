@@ -47,6 +47,9 @@ ORGANIZER_COMMANDS = (
     ("newevent", N_("Create an event")),
     ("events", N_("My events: change the time or place, cancel")),
     ("event_link", N_("A poster link and QR code: /event_link NUMBER TAG")),
+    ("attendance", N_("Mark who came: /attendance NUMBER")),
+    ("event_export", N_("An event's registrations as files: /event_export NUMBER")),
+    ("report", N_("Events report against the programme's targets")),
 )
 ADMIN_COMMANDS = (
     ("roles", N_("Organizers, moderators and their chats")),
