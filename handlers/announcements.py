@@ -10,6 +10,7 @@ broadcast, so a double tap creates one broadcast.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -56,8 +57,8 @@ AUDIENCE = AudienceStep(view.AUDIENCE, DRAFTS, Compose.audience, MessageCategory
 
 async def _start_again(message: Message, state: FSMContext) -> None:
     """The conversation state lost its draft (it should not happen): say so, start over."""
-    await DRAFTS.finish(state)
-    await message.answer(_("Sorry, this announcement was lost. To start again, send /announce."))
+    lost = _("Sorry, this announcement was lost. To start again, send /announce.")
+    await DRAFTS.stop(message, state, lost)
 
 
 def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
@@ -65,17 +66,41 @@ def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
     event.listen(session.sync_session, "after_commit", lambda _s: delivery.wake(), once=True)
 
 
-def _quiet_hours(settings: Settings) -> QuietHours:
-    return QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz)
+def _quiet_hours_note(moment: datetime, settings: Settings, locale: str, *, now: bool) -> str:
+    """When sending at ``moment`` waits for the quiet hours to end: a paragraph saying so."""
+    quiet = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz)
+    if not quiet.contains(moment):
+        return ""
+    return "\n\n" + view.quiet_hours_note(quiet.next_end(moment), settings.tz, locale, now=now)
+
+
+async def _create(
+    session: AsyncSession,
+    draft: Draft,
+    organizer_id: int,
+    chat_id: int,
+    send_at: datetime | None = None,
+) -> None:
+    """The draft's broadcast, sent now or at ``send_at``; its progress is reported in
+    ``chat_id``. Raises BroadcastError."""
+    await broadcasts.create(
+        session,
+        created_by=organizer_id,
+        text=draft.text,
+        audience=draft.audience,
+        photo_file_id=draft.photo_file_id,
+        button_text=draft.button_text,
+        button_url=draft.button_url,
+        send_at=send_at,
+        progress_chat_id=chat_id,
+    )
 
 
 # -- step 1: the content ----------------------------------------------------------------
 
 
 async def announce(message: Message, state: FSMContext) -> None:
-    await state.set_state(Compose.content)
-    await DRAFTS.save(state, Draft(id=message.message_id))
-    await message.answer(view.content_prompt())
+    await DRAFTS.start(message, state, Compose.content, view.content_prompt())
 
 
 async def refuse(message: Message) -> None:
@@ -83,8 +108,7 @@ async def refuse(message: Message) -> None:
 
 
 async def cancel_composing(message: Message, state: FSMContext) -> None:
-    await DRAFTS.finish(state)
-    await message.answer(view.discarded_text())
+    await DRAFTS.stop(message, state, view.discarded_text())
 
 
 async def content_received(message: Message, state: FSMContext, i18n: I18n) -> None:
@@ -189,7 +213,7 @@ async def buttons_expected(message: Message) -> None:
     await message.answer(_("Please answer by pressing one of the buttons."))
 
 
-# -- step 4: preview and confirmation ---------------------------------------------------------
+# -- step 3: the audience (handlers/audience_picker.py); step 4: preview, confirmation -----
 
 
 async def to_preview(
@@ -249,16 +273,7 @@ async def send_now(
         return
     assert query.message is not None
     try:
-        await broadcasts.create(
-            session,
-            created_by=query.from_user.id,
-            text=draft.text,
-            audience=draft.audience,
-            photo_file_id=draft.photo_file_id,
-            button_text=draft.button_text,
-            button_url=draft.button_url,
-            progress_chat_id=query.message.chat.id,
-        )
+        await _create(session, draft, query.from_user.id, query.message.chat.id)
     except BroadcastError as error:
         await query.answer()
         await state.set_state(Compose.content)
@@ -267,15 +282,8 @@ async def send_now(
     await DRAFTS.finish(state)
     _wake_after_commit(session, delivery)
     await query.answer(_("Sending."))
-    text = view.sending_text()
-    now = utcnow()
-    quiet = _quiet_hours(settings)
-    if quiet.contains(now):
-        note = view.quiet_hours_note(
-            quiet.next_end(now), settings.tz, i18n.current_locale, now=True
-        )
-        text += "\n\n" + note
-    await replace_prompt(query, text)
+    note = _quiet_hours_note(utcnow(), settings, i18n.current_locale, now=True)
+    await replace_prompt(query, view.sending_text() + note)
 
 
 async def ask_schedule(
@@ -309,39 +317,19 @@ async def schedule_received(
         await message.answer(view.time_in_the_past())
         return
     try:
-        await broadcasts.create(
-            session,
-            created_by=message.from_user.id,
-            text=draft.text,
-            audience=draft.audience,
-            photo_file_id=draft.photo_file_id,
-            button_text=draft.button_text,
-            button_url=draft.button_url,
-            send_at=moment,
-            progress_chat_id=message.chat.id,
-        )
+        await _create(session, draft, message.from_user.id, message.chat.id, send_at=moment)
     except BroadcastError as error:
         await message.answer(view.content_problem(error, i18n.current_locale))
         return
     await DRAFTS.finish(state)
     locale = i18n.current_locale
     text = view.scheduled_text(moment, settings.tz, locale)
-    quiet = _quiet_hours(settings)
-    if quiet.contains(moment):
-        text += "\n\n" + view.quiet_hours_note(
-            quiet.next_end(moment), settings.tz, locale, now=False
-        )
-    text += "\n\n" + _("Your announcements: /announcements")
-    await message.answer(text)
+    text += _quiet_hours_note(moment, settings, locale, now=False)
+    await message.answer(text + "\n\n" + _("Your announcements: /announcements"))
 
 
 async def discard(query: CallbackQuery, callback_data: AnnounceCb, state: FSMContext) -> None:
-    draft = await DRAFTS.for_button(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await DRAFTS.finish(state)
-    await query.answer()
-    await replace_prompt(query, view.discarded_text())
+    await DRAFTS.discard(query, state, callback_data.draft, view.discarded_text())
 
 
 # -- the organizer's announcements ----------------------------------------------------------

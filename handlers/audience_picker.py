@@ -5,7 +5,8 @@ Not one of :func:`handlers.get_routers`: a flow includes ``create_router(its ste
 own router, and handles "All residents" and "Continue" itself (they lead to its next step):
 register a handler with ``step.done_filter()`` and start it with ``await step.chosen(…)``.
 
-Also here: :class:`Drafts`, a flow's draft in the conversation state (FSM data).
+Also here, for every composition: :class:`Drafts`, a flow's draft in the conversation state
+(FSM data), and :func:`ask`, the next question as a new message.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class Drafts(Generic[D]):
     def __init__(self, kind: type[D]) -> None:
         self.kind = kind
 
+    async def start(self, message: Message, state: FSMContext, step: State, prompt: str) -> None:
+        """A new draft (the command's message id is its id), and its first question."""
+        await state.set_state(step)
+        await self.save(state, self.kind(id=message.message_id))
+        await message.answer(prompt)
+
     async def get(self, state: FSMContext) -> D | None:
         return self.kind.from_data(await state.get_data())
 
@@ -66,6 +73,32 @@ class Drafts(Generic[D]):
         data.pop(self.kind.KEY, None)
         await state.set_state(None)
         await state.set_data(data)
+
+    async def stop(self, message: Message, state: FSMContext, text: str) -> None:
+        """End the composition from a message (/cancel, or the draft was lost): say ``text``."""
+        await self.finish(state)
+        await message.answer(text)
+
+    async def discard(
+        self, query: CallbackQuery, state: FSMContext, draft_id: int, text: str
+    ) -> None:
+        """The draft's "Discard" button: end the composition and say so in its message."""
+        if await self.for_button(query, state, draft_id) is None:
+            return
+        await self.finish(state)
+        await query.answer()
+        await replace_prompt(query, text)
+
+
+async def ask(
+    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """The next question of a composition as a new message, after the organizer's message or
+    the button they pressed."""
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
+    else:
+        await send_to_chat(target, text=text, reply_markup=markup)
 
 
 @dataclass(frozen=True)
@@ -94,14 +127,10 @@ class AudienceStep(Generic[D]):
         """Begin the step: the question as a new message."""
         await state.set_state(self.state)
         lines = await self.lines(session, draft, locale)
-        text, markup = self.picker.text(lines), self.picker.keyboard(draft)
-        if isinstance(target, Message):
-            await target.answer(text, reply_markup=markup)
-        else:
-            await send_to_chat(target, text=text, reply_markup=markup)
+        await ask(target, self.picker.text(lines), self.picker.keyboard(draft))
 
     def done_filter(self) -> CallbackQueryFilter:
-        """ "All residents" or "Continue": the flow's next step."""
+        """The buttons "All residents" and "Continue": on to the flow's next step."""
         return AudienceCb.filter((F.flow == self.picker.flow) & F.action.in_({"everyone", "done"}))
 
     async def chosen(

@@ -10,6 +10,8 @@ broadcast in that transaction too.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -37,7 +39,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.services import audiences, polls
 from bot.services.polls import PollError, PollProblem, QuestionSpec
 from handlers import audience_picker
-from handlers.audience_picker import AudienceStep, Drafts
+from handlers.audience_picker import AudienceStep, Drafts, ask
 from models import MessageCategory, PollStatus, QuestionKind, ResultsVisibility, utcnow
 from models.polls import OPTION_MAX_LENGTH
 
@@ -58,21 +60,26 @@ AUDIENCE = AudienceStep(view.AUDIENCE, DRAFTS, NewPoll.audience, MessageCategory
 
 
 async def _lost(message: Message, state: FSMContext) -> None:
-    await DRAFTS.finish(state)
-    await message.answer(view.lost_text())
+    await DRAFTS.stop(message, state, view.lost_text())
 
 
 def _wake_after_commit(session: AsyncSession, delivery: DeliveryEngine) -> None:
     event.listen(session.sync_session, "after_commit", lambda _s: delivery.wake(), once=True)
 
 
+async def _answered(query: CallbackQuery, state: FSMContext, draft: PollDraft, shown: str) -> None:
+    """A button answered the step: keep the draft, and leave ``shown`` (the question with
+    the answer, no buttons) in the message."""
+    await DRAFTS.save(state, draft)
+    await query.answer()
+    await replace_prompt(query, shown)
+
+
 # -- start, stop, refuse ----------------------------------------------------------------------
 
 
 async def new_poll(message: Message, state: FSMContext) -> None:
-    await state.set_state(NewPoll.question)
-    await DRAFTS.save(state, PollDraft(id=message.message_id))
-    await message.answer(view.question_prompt())
+    await DRAFTS.start(message, state, NewPoll.question, view.question_prompt())
 
 
 async def refuse(message: Message) -> None:
@@ -80,8 +87,7 @@ async def refuse(message: Message) -> None:
 
 
 async def cancel_creating(message: Message, state: FSMContext) -> None:
-    await DRAFTS.finish(state)
-    await message.answer(view.discarded_text())
+    await DRAFTS.stop(message, state, view.discarded_text())
 
 
 async def text_expected(message: Message) -> None:
@@ -135,9 +141,7 @@ async def kind_chosen(
         return
     draft.kind = QuestionKind(callback_data.action).value
     draft.options = []
-    await DRAFTS.save(state, draft)
-    await query.answer()
-    await replace_prompt(query, view.kind_chosen(draft))
+    await _answered(query, state, draft, view.kind_chosen(draft))
     if draft.question_kind in polls.CHOICE_KINDS:
         await state.set_state(NewPoll.options)
         await send_to_chat(query, text=view.options_prompt())
@@ -204,7 +208,7 @@ async def options_done(
     await AUDIENCE.show(query, state, session, i18n.current_locale, draft)
 
 
-# -- audience ---------------------------------------------------------------------------------
+# -- audience (the buttons: handlers/audience_picker.py) ---------------------------------------
 
 
 async def audience_chosen(
@@ -216,17 +220,18 @@ async def audience_chosen(
     i18n: I18n,
 ) -> None:
     draft = await AUDIENCE.chosen(query, callback_data, state, session, i18n.current_locale)
-    if draft is None:
-        return
-    await state.set_state(NewPoll.opening)
-    await send_to_chat(
-        query,
-        text=view.opening_prompt(utcnow(), settings.tz),
-        reply_markup=view.opening_keyboard(draft),
-    )
+    if draft is not None:
+        await _ask_opening(query, state, draft, settings)
 
 
 # -- opening, closing, visibility ------------------------------------------------------------------
+
+
+async def _ask_opening(
+    query: CallbackQuery, state: FSMContext, draft: PollDraft, settings: Settings
+) -> None:
+    await state.set_state(NewPoll.opening)
+    await ask(query, view.opening_prompt(utcnow(), settings.tz), view.opening_keyboard(draft))
 
 
 async def _ask_closing(
@@ -237,12 +242,31 @@ async def _ask_closing(
     locale: str,
 ) -> None:
     await state.set_state(NewPoll.closing)
-    text = view.closing_prompt(draft, utcnow(), settings.tz, locale)
-    markup = view.closing_keyboard(draft)
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=markup)
-    else:
-        await send_to_chat(target, text=text, reply_markup=markup)
+    prompt = view.closing_prompt(draft, utcnow(), settings.tz, locale)
+    await ask(target, prompt, view.closing_keyboard(draft))
+
+
+async def _ask_visibility(
+    target: Message | CallbackQuery, state: FSMContext, draft: PollDraft
+) -> None:
+    await state.set_state(NewPoll.visibility)
+    await ask(target, view.visibility_prompt(), view.visibility_keyboard(draft))
+
+
+async def _typed_time(
+    message: Message, state: FSMContext, settings: Settings
+) -> tuple[PollDraft, datetime] | None:
+    """The draft and the date and time the organizer wrote; None if the draft is lost or
+    the time is not understood (they are asked to write it again)."""
+    draft = await DRAFTS.get(state)
+    if draft is None or message.text is None:
+        await _lost(message, state)
+        return None
+    moment = parse_local_moment(message.text, settings.tz)
+    if moment is None:
+        await message.answer(time_not_understood(utcnow(), settings.tz))
+        return None
+    return draft, moment
 
 
 async def opening_now(
@@ -256,46 +280,25 @@ async def opening_now(
     if draft is None:
         return
     draft.opens_at = None
-    await DRAFTS.save(state, draft)
-    await query.answer()
-    await replace_prompt(
-        query,
-        view.opening_prompt(utcnow(), settings.tz)
-        + "\n\n"
-        + _("Opens: {when}").format(when=_("now")),
-    )
+    prompt = view.opening_prompt(utcnow(), settings.tz)
+    opens = _("Opens: {when}").format(when=_("now"))
+    await _answered(query, state, draft, f"{prompt}\n\n{opens}")
     await _ask_closing(query, state, draft, settings, i18n.current_locale)
 
 
 async def opening_received(
     message: Message, state: FSMContext, settings: Settings, i18n: I18n
 ) -> None:
-    draft = await DRAFTS.get(state)
-    if draft is None or message.text is None:
-        await _lost(message, state)
+    typed = await _typed_time(message, state, settings)
+    if typed is None:
         return
-    now = utcnow()
-    moment = parse_local_moment(message.text, settings.tz)
-    if moment is None:
-        await message.answer(time_not_understood(now, settings.tz))
-        return
-    if moment <= now:
+    draft, moment = typed
+    if moment <= utcnow():
         await message.answer(time_in_the_past())
         return
     draft.opens_at = moment.isoformat()
     await DRAFTS.save(state, draft)
     await _ask_closing(message, state, draft, settings, i18n.current_locale)
-
-
-async def _ask_visibility(
-    target: Message | CallbackQuery, state: FSMContext, draft: PollDraft
-) -> None:
-    await state.set_state(NewPoll.visibility)
-    text, markup = view.visibility_prompt(), view.visibility_keyboard(draft)
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=markup)
-    else:
-        await send_to_chat(target, text=text, reply_markup=markup)
 
 
 async def closing_in_a_week(
@@ -309,29 +312,18 @@ async def closing_in_a_week(
     if draft is None:
         return
     draft.closes_at = None
-    await DRAFTS.save(state, draft)
-    await query.answer()
-    now = utcnow()
-    await replace_prompt(
-        query,
-        view.closing_prompt(draft, now, settings.tz, i18n.current_locale)
-        + "\n\n"
-        + _("Closes: {when}").format(when=_("one week after it opens")),
-    )
+    prompt = view.closing_prompt(draft, utcnow(), settings.tz, i18n.current_locale)
+    closes = _("Closes: {when}").format(when=_("one week after it opens"))
+    await _answered(query, state, draft, f"{prompt}\n\n{closes}")
     await _ask_visibility(query, state, draft)
 
 
 async def closing_received(message: Message, state: FSMContext, settings: Settings) -> None:
-    draft = await DRAFTS.get(state)
-    if draft is None or message.text is None:
-        await _lost(message, state)
+    typed = await _typed_time(message, state, settings)
+    if typed is None:
         return
-    now = utcnow()
-    moment = parse_local_moment(message.text, settings.tz)
-    if moment is None:
-        await message.answer(time_not_understood(now, settings.tz))
-        return
-    opening = draft.opening or now
+    draft, moment = typed
+    opening = draft.opening or utcnow()
     if moment <= opening:
         problem = PollProblem.CLOSE_BEFORE_OPEN if draft.opening else PollProblem.CLOSE_IN_PAST
         await message.answer(view.problem_text(PollError(problem)))
@@ -358,11 +350,8 @@ async def visibility_chosen(
         await query.answer(_("This button is no longer active."))
         return
     draft.visibility = visibility.value
-    await DRAFTS.save(state, draft)
-    await query.answer()
-    await replace_prompt(
-        query, view.visibility_prompt() + "\n\n" + view.visibility_label(visibility)
-    )
+    shown = view.visibility_prompt() + "\n\n" + view.visibility_label(visibility)
+    await _answered(query, state, draft, shown)
     locale = i18n.current_locale
     lines = await AUDIENCE.lines(session, draft, locale)
     await state.set_state(NewPoll.confirm)
@@ -405,12 +394,7 @@ async def create(
         # Time passed while the organizer was deciding: ask for the times again.
         await send_to_chat(query, text=view.problem_text(error))
         if error.problem in (PollProblem.CLOSE_IN_PAST, PollProblem.CLOSE_BEFORE_OPEN):
-            await state.set_state(NewPoll.opening)
-            await send_to_chat(
-                query,
-                text=view.opening_prompt(utcnow(), settings.tz),
-                reply_markup=view.opening_keyboard(draft),
-            )
+            await _ask_opening(query, state, draft, settings)
         return
     reached = 0
     if poll.status is PollStatus.OPEN:
@@ -427,12 +411,7 @@ async def create(
 
 
 async def discard(query: CallbackQuery, callback_data: NewPollCb, state: FSMContext) -> None:
-    draft = await DRAFTS.for_button(query, state, callback_data.draft)
-    if draft is None:
-        return
-    await DRAFTS.finish(state)
-    await query.answer()
-    await replace_prompt(query, view.discarded_text())
+    await DRAFTS.discard(query, state, callback_data.draft, view.discarded_text())
 
 
 # -- the organizer's polls ---------------------------------------------------------------------

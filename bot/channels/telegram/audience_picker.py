@@ -162,7 +162,7 @@ class AudiencePicker:
         return builder.as_markup()
 
     def _back(self, draft: AudienceDraft) -> InlineKeyboardButton:
-        """ "Continue" under a list: back to the question, with the choice shown."""
+        """The button under a list ("Continue"): back to the question, the choice shown."""
         return InlineKeyboardButton(
             text=_("Continue"), callback_data=self._button(draft, "menu").pack()
         )
