@@ -27,7 +27,7 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import event as sa_event
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import event_admin as view
 from bot.channels.telegram.after_commit import after_commit
-from bot.channels.telegram.announcing import parse_local_moment
+from bot.channels.telegram.announcing import parse_local_moment, time_not_understood
 from bot.channels.telegram.audience_picker import AudienceCb
 from bot.channels.telegram.event_callbacks import (
     EventManageCb,
@@ -54,7 +54,7 @@ from bot.services import audiences, broadcasts, events, municipalities
 from bot.services.audiences import Audience
 from bot.services.events import EventError, EventProblem
 from handlers import audience_picker
-from handlers.audience_picker import AudienceStep, Drafts
+from handlers.audience_picker import AudienceStep, Drafts, ask
 from models import Event, EventKind, MessageCategory, utcnow
 
 Target = Message | CallbackQuery
@@ -98,17 +98,8 @@ STARTS = StateFilter(NewEvent.starts, EditEvent.starts)
 ENDS = StateFilter(NewEvent.ends, EditEvent.ends)
 
 
-async def _say(target: Target, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
-    """A new message in the chat of a message or of a pressed button."""
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=reply_markup)
-    else:
-        await send_to_chat(target, text=text, reply_markup=reply_markup)
-
-
 async def _lost(message: Message, state: FSMContext) -> None:
-    await DRAFTS.finish(state)
-    await message.answer(view.lost_text())
+    await DRAFTS.stop(message, state, view.lost_text())
 
 
 def _check(draft: view.EventDraft, settings: Settings, now: datetime) -> None:
@@ -156,9 +147,10 @@ async def refuse(message: Message) -> None:
 
 async def cancel_composing(message: Message, state: FSMContext) -> None:
     draft = await DRAFTS.get(state)
-    await DRAFTS.finish(state)
     editing = draft is not None and draft.editing is not None
-    await message.answer(view.edit_discarded_text() if editing else view.discarded_text())
+    await DRAFTS.stop(
+        message, state, view.edit_discarded_text() if editing else view.discarded_text()
+    )
 
 
 async def text_expected(message: Message) -> None:
@@ -209,10 +201,10 @@ async def _ask_municipalities(
     await state.set_state(NewEvent.municipalities)
     active = await municipalities.list_active(session, locale)
     chosen = await municipalities.list_by_ids(session, draft.places, locale)
-    await _say(
+    await ask(
         target,
         view.municipalities_text(chosen, locale),
-        reply_markup=view.municipalities_keyboard(draft, active, locale, 0),
+        markup=view.municipalities_keyboard(draft, active, locale, 0),
     )
 
 
@@ -444,7 +436,7 @@ async def _after_place(
         await _ask_edit_confirm(target, state, session, settings, i18n, draft)
         return
     await state.set_state(NewEvent.starts)
-    await _say(target, view.starts_prompt(utcnow(), settings.tz))
+    await ask(target, view.starts_prompt(utcnow(), settings.tz))
 
 
 # -- start and end (creating and changing) ----------------------------------------------------
@@ -460,7 +452,7 @@ async def start_received(
     now = utcnow()
     moment = parse_local_moment(message.text, settings.tz)
     if moment is None:
-        await message.answer(view.time_not_understood(now, settings.tz))
+        await message.answer(time_not_understood(now, settings.tz))
         return
     if moment <= now and moment != draft.current_start:
         await message.answer(view.time_in_the_past(now, settings.tz))
@@ -491,7 +483,7 @@ async def end_received(
         message.text, settings.tz
     )
     if moment is None:
-        await message.answer(view.time_not_understood(utcnow(), settings.tz))
+        await message.answer(time_not_understood(utcnow(), settings.tz))
         return
     if moment <= start:
         await message.answer(view.end_before_start(start, settings.tz))
@@ -515,10 +507,10 @@ async def _ask_deadline(
 ) -> None:
     assert draft.start is not None
     await state.set_state(NewEvent.deadline)
-    await _say(
+    await ask(
         target,
         view.deadline_prompt(draft.start, settings.tz, i18n.current_locale),
-        reply_markup=view.deadline_keyboard(draft),
+        markup=view.deadline_keyboard(draft),
     )
 
 
@@ -562,7 +554,7 @@ async def unlimited_chosen(
 
 async def _ask_questions(target: Target, state: FSMContext, draft: view.EventDraft) -> None:
     await state.set_state(NewEvent.questions)
-    await _say(target, view.questions_prompt(), reply_markup=view.questions_keyboard(draft))
+    await ask(target, view.questions_prompt(), markup=view.questions_keyboard(draft))
 
 
 async def deadline_received(
@@ -575,7 +567,7 @@ async def deadline_received(
     now = utcnow()
     moment = parse_local_moment(message.text, settings.tz)
     if moment is None:
-        await message.answer(view.time_not_understood(now, settings.tz))
+        await message.answer(time_not_understood(now, settings.tz))
         return
     if moment <= now:
         await message.answer(view.time_in_the_past(now, settings.tz))
@@ -910,14 +902,14 @@ async def _ask_edit_confirm(
     event = await events.get_event(session, draft.editing)
     if event is None:
         await DRAFTS.finish(state)
-        await _say(target, view.no_such_event(draft.editing))
+        await ask(target, view.no_such_event(draft.editing))
         return
     recipients = await audiences.count(session, _notice_recipients(event.id), MessageCategory.EVENT)
     await state.set_state(EditEvent.confirm)
-    await _say(
+    await ask(
         target,
         view.edit_confirm_text(event, draft, recipients, settings.tz, i18n.current_locale),
-        reply_markup=view.confirm_keyboard(draft),
+        markup=view.confirm_keyboard(draft),
     )
 
 

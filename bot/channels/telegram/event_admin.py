@@ -361,12 +361,6 @@ def time_in_the_past(now: datetime, tz: ZoneInfo) -> str:
     ).format(example=_example(now, tz))
 
 
-def time_not_understood(now: datetime, tz: ZoneInfo) -> str:
-    return _(
-        "I did not understand this date and time. Please write them like this: {example}"
-    ).format(example=_example(now, tz))
-
-
 def end_before_start(start: datetime, tz: ZoneInfo) -> str:
     return _(
         "The event must end after it starts ({start}). Please write a later time, for "
