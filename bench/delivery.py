@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
-import json
 import os
 import re
 import shlex
@@ -44,22 +42,21 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, Self, TypeVar
-from urllib.parse import urlsplit
+from typing import IO, Any, Self, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench import common
+from bench.common import PhaseError, Row, elapsed, say
 from bot.app import prepare_database
 from bot.config import explicit_settings
 from bot.db import create_engine, create_session_factory
@@ -67,7 +64,6 @@ from bot.localapi.server import LocalBotAPI
 from bot.services import broadcasts
 from bot.services.audiences import Audience
 from models import Broadcast, BroadcastStatus, OutboxMessage
-from tests.support.postgres import URL_VARIABLE, find_server, with_database
 from tests.support.residents import add_residents
 
 T = TypeVar("T")
@@ -103,14 +99,6 @@ KILL_PAST_HALF = 37  # messages: the crash run kills mid-batch, see kill_point()
 LAG_TICK_SECONDS = 0.01
 # At 97 % of 30/s, 31 sends fall in one second once ~31 ms of spacing is lost.
 STALL_SECONDS = 0.03
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
-class PhaseError(Exception):
-    """A phase could not finish (timeout, sender died …)."""
 
 
 # -- options ---------------------------------------------------------------------------
@@ -167,19 +155,6 @@ def parse_args(argv: Sequence[str]) -> Options:
 # -- PostgreSQL ------------------------------------------------------------------------
 
 
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname
-    return host is None or host in ("localhost", "::1") or host.startswith("127.")
-
-
-def redacted(url: str) -> str:
-    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
-
-
-def sqlalchemy_url(url: str) -> str:
-    return re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", url)
-
-
 class Databases:
     """Fresh databases on one server, each a copy of a migrated template; all dropped later."""
 
@@ -189,27 +164,13 @@ class Databases:
         self.template = f"{self.prefix}_template"
         self.created: list[str] = []
 
-    async def _execute(self, sql: str) -> None:
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    async def server_version(self) -> str:
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
-
-    def url(self, name: str) -> str:
-        return with_database(sqlalchemy_url(self.admin_url), name)
+    async def _create(self, name: str, template: str | None = None) -> str:
+        url = await common.create_database(self.admin_url, name, template)
+        self.created.append(name)
+        return url
 
     async def prepare_template(self) -> None:
-        await self._execute(f'CREATE DATABASE "{self.template}"')
-        self.created.append(self.template)
-        url = self.url(self.template)
+        url = await self._create(self.template)
         engine = create_engine(url)
         try:
             await prepare_database(explicit_settings(database={"url": url}), engine)
@@ -217,18 +178,11 @@ class Databases:
             await engine.dispose()
 
     async def fresh(self, label: str) -> str:
-        name = f"{self.prefix}_{label}"
-        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        self.created.append(name)
-        return self.url(name)
+        return await self._create(f"{self.prefix}_{label}", self.template)
 
     async def drop_all(self) -> None:
         while self.created:
-            name = self.created.pop()
-            try:
-                await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except (OSError, asyncpg.PostgresError) as exc:
-                say(f"could not drop database {name}: {exc}")
+            await common.drop_database(self.admin_url, self.created.pop())
 
 
 # -- the sender process and its memory -------------------------------------------------
@@ -436,7 +390,7 @@ async def queued_broadcast(
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     try:
-        started = time.monotonic()
+        started = time.perf_counter()
         async with asyncio.timeout(60 + recipients / 1000):
             chats = await add_residents(sessions, api, recipients)
             async with sessions() as session, session.begin():
@@ -460,10 +414,6 @@ async def running_sender(setup: Setup, name: str) -> AsyncIterator[Sender]:
     finally:
         if sender.running:
             await sender.stop()
-
-
-def elapsed(since: float) -> float:
-    return time.monotonic() - since
 
 
 async def broadcast_status(setup: Setup) -> BroadcastStatus:
@@ -500,7 +450,7 @@ def sent_at_least(api: LocalBotAPI, count: int) -> Callable[[], Awaitable[bool]]
 
 
 def seconds_passed(seconds: float) -> Callable[[], Awaitable[bool]]:
-    start = time.monotonic()
+    start = time.perf_counter()
 
     async def check() -> bool:
         return elapsed(start) >= seconds
@@ -536,7 +486,7 @@ async def wait_until(
     poll: float = POLL_SECONDS,
 ) -> None:
     """Poll ``done`` until true; PhaseError on timeout or if a sender exits meanwhile."""
-    started = time.monotonic()
+    started = time.perf_counter()
     next_report = started + PROGRESS_SECONDS
     while not await done():
         for sender in senders:
@@ -547,7 +497,7 @@ async def wait_until(
                 )
         if elapsed(started) > timeout:
             raise PhaseError(f"timed out after {timeout:.0f} s waiting for {what}")
-        if progress is not None and time.monotonic() >= next_report:
+        if progress is not None and time.perf_counter() >= next_report:
             say(progress())
             next_report += PROGRESS_SECONDS
         await asyncio.sleep(poll)
@@ -575,6 +525,15 @@ def deliveries(api: LocalBotAPI, chats: list[int]) -> tuple[int, int]:
     """(recipients without the message, extra copies in all)."""
     counts = [sum(1 for m in api.bot_messages(chat) if m.text == TEXT) for chat in chats]
     return sum(1 for c in counts if c == 0), sum(c - 1 for c in counts if c > 1)
+
+
+async def first_message(setup: Setup, sender: Sender, sampler: MemorySampler) -> int:
+    """Wait for the sender's first message; its VmRSS (kB) then."""
+    await wait_until(
+        "the first message", sent_at_least(setup.api, 1), timeout=STARTUP_TIMEOUT, senders=[sender]
+    )
+    sampler.sample()
+    return sampler.rss_kb
 
 
 # -- phase 1: rate (and the baseline memory) -------------------------------------------
@@ -609,14 +568,7 @@ async def rate_phase(databases: Databases, options: Options, workdir: Path) -> R
         running_sender(setup, "rate-sender") as sender,
         MemorySampler(sender.pid) as sampler,
     ):
-        await wait_until(
-            "the first message",
-            sent_at_least(setup.api, 1),
-            timeout=STARTUP_TIMEOUT,
-            senders=[sender],
-        )
-        sampler.sample()
-        first_send_rss = sampler.rss_kb
+        first_send_rss = await first_message(setup, sender, sampler)
         await wait_until(
             "the broadcast to finish",
             finished(setup),
@@ -680,14 +632,7 @@ async def large_phase(databases: Databases, options: Options, workdir: Path) -> 
         running_sender(setup, "large-sender") as sender,
         MemorySampler(sender.pid) as sampler,
     ):
-        await wait_until(
-            "the first message",
-            sent_at_least(setup.api, 1),
-            timeout=STARTUP_TIMEOUT,
-            senders=[sender],
-        )
-        sampler.sample()
-        first_send_rss = sampler.rss_kb
+        first_send_rss = await first_message(setup, sender, sampler)
         await wait_until(
             f"{seconds:g} s of sending",
             seconds_passed(seconds),
@@ -790,23 +735,6 @@ async def crash_phase(databases: Databases, options: Options, workdir: Path) -> 
 
 
 # -- the results table -----------------------------------------------------------------
-
-Kind = Literal["correctness", "performance", "info"]
-
-
-@dataclass(frozen=True)
-class Row:
-    figure: str
-    value: str
-    target: str
-    kind: Kind
-    passed: bool | None = None  # None: no target
-
-    @property
-    def result(self) -> str:
-        if self.passed is None:
-            return "info"
-        return "PASS" if self.passed else "FAIL"
 
 
 @dataclass
@@ -941,134 +869,57 @@ def build_rows(results: Results, options: Options) -> list[Row]:
     rows += memory_rows(results.rate, results.large)
     if results.crash is not None:
         rows += crash_rows(results.crash, options.concurrency)
-    rows += harness_rows(results)
-    for phase, error in results.errors.items():
-        first_line = error.splitlines()[0] if error else "error"
-        rows.append(Row(f"{phase}: completed", first_line[:90], "completes", "correctness", False))
-    return rows
-
-
-def enforced(row: Row, options: Options) -> bool:
-    return row.kind == "correctness" or (row.kind == "performance" and not options.correctness_only)
-
-
-def waived(row: Row, options: Options) -> bool:
-    return row.kind == "performance" and options.correctness_only
-
-
-def print_table(rows: list[Row], options: Options) -> bool:
-    """Print the figures; True when every enforced target is met."""
-    headers = ("Figure", "Value", "Target", "Result")
-    cells = [
-        (r.figure, r.value, r.target or "—", r.result + ("*" if waived(r, options) else ""))
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    line = "  ".join("-" * w for w in widths)
-    say("\nRESULTS")
-    say("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    say(line)
-    for cell in cells:
-        say("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
-    say(line)
-    if options.correctness_only:
-        say("* not enforced (--correctness-only: rate, 429s and memory are shown only)")
-    ok = all(r.passed is not False for r in rows if enforced(r, options))
-    say(f"Verdict: {'PASS' if ok else 'FAIL'}")
-    return ok
-
-
-def write_json(
-    path: Path, results: Results, rows: list[Row], options: Options, context: dict[str, Any]
-) -> None:
-    payload = {
-        **context,
-        "options": {**asdict(options), "json_path": str(options.json_path)},
-        "rate": asdict(results.rate) if results.rate else None,
-        "large": asdict(results.large) if results.large else None,
-        "crash": asdict(results.crash) if results.crash else None,
-        "errors": results.errors,
-        "table": [
-            {**asdict(row), "result": row.result, "enforced": enforced(row, options)}
-            for row in rows
-        ],
-        "passed": all(r.passed is not False for r in rows if enforced(r, options)),
-    }
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    say(f"Figures written to {path}")
+    return rows + harness_rows(results) + common.error_rows(results.errors)
 
 
 # -- main ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No automatic garbage collection in this process while a phase runs.
-
-    The local Bot API runs here, and a full collection of its records (every call and
-    message is kept) pauses it for about 0.2 s. The requests that arrive meanwhile are then
-    handled together, which puts 31 sends in one second: 429s that the sender did not cause.
-    The garbage is collected between phases instead.
-    """
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect()
-
-
-async def guarded(phase: str, results: Results, run: Coroutine[Any, Any, T]) -> T | None:
-    """Run one phase; a failure is recorded (and shown) but the next phases still run."""
-    say(f"\n== {phase}")
-    started = time.monotonic()
-    try:
-        with collector_paused():
-            figures = await run
-    except PhaseError as exc:
-        results.errors[phase] = str(exc)
-        say(f"  {phase} FAILED: {exc}")
-        return None
-    except Exception as exc:
-        results.errors[phase] = f"{type(exc).__name__}: {exc}"
-        say(f"  {phase} FAILED:\n{traceback.format_exc()}")
-        return None
-    say(f"  {phase} finished in {elapsed(started):.0f} s")
-    return figures
-
-
 async def bench(admin_url: str, options: Options, context: dict[str, Any]) -> int:
     databases = Databases(admin_url)
     results = Results()
+
+    async def phase(name: str, run: Awaitable[T]) -> T | None:
+        """No garbage collection in this process while a phase runs: the local Bot API runs
+        here, and a full collection of its records (every call and message is kept) pauses it
+        for about 0.2 s. The requests that arrive meanwhile are then handled together, which
+        puts 31 sends in one second: 429s that the sender did not cause."""
+        return await common.guarded(name, results.errors, run, pause_collector=True)
+
     try:
-        context["postgresql_version"] = await databases.server_version()
-        say(f"PostgreSQL {context['postgresql_version']} at {redacted(admin_url)}")
+        context["postgresql_version"] = await common.admin_query(admin_url, "SHOW server_version")
+        say(f"PostgreSQL {context['postgresql_version']} at {common.redacted(admin_url)}")
         await databases.prepare_template()
         with tempfile.TemporaryDirectory(prefix="dalyvauk-bench-") as tmp:
             workdir = Path(tmp)
-            results.rate = await guarded("Rate", results, rate_phase(databases, options, workdir))
+            results.rate = await phase("Rate", rate_phase(databases, options, workdir))
             if not options.skip_large:
-                results.large = await guarded(
-                    "Memory (large queue)", results, large_phase(databases, options, workdir)
+                results.large = await phase(
+                    "Memory (large queue)", large_phase(databases, options, workdir)
                 )
             if not options.skip_crash:
-                results.crash = await guarded(
-                    "Crash", results, crash_phase(databases, options, workdir)
-                )
+                results.crash = await phase("Crash", crash_phase(databases, options, workdir))
     finally:
         await databases.drop_all()
     loads = context["load_average_start"], load_average()
     context["load_average_end"] = loads[1]
     rows = build_rows(results, options)
-    ok = print_table(rows, options)
+    ok = common.print_table(rows, options.correctness_only)
     say(
         f"Load average (1 min) {loads[0]:.2f} at the start, {loads[1]:.2f} at the end, on "
         f"{os.cpu_count()} CPUs"
         + (": other processes competed for the CPUs" if busy(*loads) else "")
     )
     if options.json_path is not None:
-        write_json(options.json_path, results, rows, options, context)
+        payload = {
+            **context,
+            "options": {**asdict(options), "json_path": str(options.json_path)},
+            "rate": common.figures(results.rate),
+            "large": common.figures(results.large),
+            "crash": common.figures(results.crash),
+            "errors": results.errors,
+        }
+        common.write_json(options.json_path, payload, rows, options.correctness_only)
     return 0 if ok else 1
 
 
@@ -1085,9 +936,7 @@ def busy(*loads: float) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    command = shlex.join([sys.executable, *sys.argv])
-    say(f"$ {command}")
-    say(f"  (in {Path.cwd()})")
+    command = common.show_command()
     say(
         f"Sender: {shlex.join([sys.executable, '-c', SENDER_CODE, 'deliver'])} with "
         f"DELIVERY_RATE_PER_SECOND={LIMIT} DELIVERY_CONCURRENCY={options.concurrency}; "
@@ -1099,28 +948,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'skipped' if options.skip_large else large}; "
         f"crash {'skipped' if options.skip_crash else 'yes'}"
     )
-    server, reason = find_server()
-    if server is None:
-        say(f"No PostgreSQL: {reason}. Set {URL_VARIABLE} or install the PostgreSQL server.")
-        return 2
-    if not is_loopback(server.admin_url):
-        say(f"{URL_VARIABLE} must point at this machine (127.0.0.1); refusing to run.")
-        return 2
-    context: dict[str, Any] = {
-        "command": command,
-        "cwd": str(Path.cwd()),
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
-        "load_average_start": load_average(),
-        "postgresql": "throwaway cluster" if server.data_dir else redacted(server.admin_url),
-    }
-    try:
-        return asyncio.run(bench(server.admin_url, options, context))
-    except KeyboardInterrupt:
-        say("Interrupted.")
-        return 130
-    finally:
-        server.stop()
+    return common.run_on_postgresql(
+        lambda admin_url, context: bench(admin_url, options, context), {"command": command}
+    )
 
 
 if __name__ == "__main__":

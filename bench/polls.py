@@ -40,29 +40,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import re
-import shlex
 import statistics
 import sys
 import time
-import traceback
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import time as clock
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg
 from aiogram import Bot, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -71,6 +65,8 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench import common
+from bench.common import PhaseError, Row, elapsed, say
 from bot.app import Application, create_application
 from bot.channels.telegram import poll_answering as view
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_dispatcher
@@ -83,7 +79,6 @@ from bot.localapi.server import LocalBotAPI
 from bot.services import polls
 from bot.services.audiences import Audience
 from models import PollAnswer, PollProgress, Resident, utcnow
-from tests.support.postgres import URL_VARIABLE, find_server, with_database
 from tests.support.residents import add_residents
 
 RATIO_TARGET = 0.5
@@ -98,18 +93,6 @@ TALLY_FIRST_CHAT_ID = 50_000_000
 RESIDENT_BATCH = 20_000
 INSERT_BATCH = 10_000
 SEND_CONCURRENCY = 100  # setting up: the poll message sent to each resident
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def elapsed(since: float) -> float:
-    return time.perf_counter() - since
-
-
-class PhaseError(Exception):
-    """A phase could not finish, or its result is wrong."""
 
 
 # -- options ---------------------------------------------------------------------------
@@ -146,41 +129,6 @@ def parse_args(argv: Sequence[str]) -> Options:
     if options.residents < 1 or options.tally_answers < 1 or options.concurrency < 1:
         parser.error("--residents, --tally-answers and --concurrency must be positive")
     return options
-
-
-# -- PostgreSQL ------------------------------------------------------------------------
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname
-    return host is None or host in ("localhost", "::1") or host.startswith("127.")
-
-
-def redacted(url: str) -> str:
-    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
-
-
-async def admin_execute(admin_url: str, sql: str) -> Any:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(admin_url: str) -> AsyncIterator[str]:
-    """A new, empty database (the application migrates it); dropped at the end."""
-    name = f"dalyvauk_bench_polls_{uuid.uuid4().hex[:8]}"
-    await admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        plain = re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", admin_url)
-        yield with_database(plain, name)
-    finally:
-        try:
-            await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except (OSError, asyncpg.PostgresError) as exc:
-            say(f"could not drop database {name}: {exc}")
 
 
 # -- timing the updates ----------------------------------------------------------------
@@ -663,23 +611,6 @@ async def tally_phase(app: Application, answers: int) -> TallyFigures:
 
 # -- the results table -----------------------------------------------------------------
 
-Kind = Literal["correctness", "performance", "info"]
-
-
-@dataclass(frozen=True)
-class Row:
-    figure: str
-    value: str
-    target: str
-    kind: Kind
-    passed: bool | None = None  # None: no target
-
-    @property
-    def result(self) -> str:
-        if self.passed is None:
-            return "info"
-        return "PASS" if self.passed else "FAIL"
-
 
 @dataclass
 class Results:
@@ -813,72 +744,19 @@ def build_rows(results: Results, options: Options) -> list[Row]:
                 "info",
             ),
         ]
-    for phase, error in results.errors.items():
-        first_line = error.splitlines()[0] if error else "error"
-        rows.append(Row(f"{phase}: completed", first_line[:90], "completes", "correctness", False))
-    return rows
-
-
-def print_table(rows: list[Row]) -> bool:
-    headers = ("Figure", "Value", "Target", "Result")
-    cells = [(r.figure, r.value, r.target or "—", r.result) for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    line = "  ".join("-" * w for w in widths)
-    say("\nRESULTS")
-    say("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    say(line)
-    for cell in cells:
-        say("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
-    say(line)
-    ok = all(r.passed is not False for r in rows)
-    say(f"Verdict: {'PASS' if ok else 'FAIL'}")
-    return ok
-
-
-def write_json(path: Path, results: Results, rows: list[Row], context: dict[str, Any]) -> None:
-    payload = {
-        **context,
-        "setup_seconds": results.setup_seconds,
-        "bare": asdict(results.bare) if results.bare else None,
-        "middlewares": asdict(results.middlewares) if results.middlewares else None,
-        "answer": asdict(results.answer) if results.answer else None,
-        "recorded": asdict(results.recorded) if results.recorded else None,
-        "tally": asdict(results.tally) if results.tally else None,
-        "errors": results.errors,
-        "table": [{**asdict(row), "result": row.result} for row in rows],
-        "passed": all(r.passed is not False for r in rows),
-    }
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    say(f"Figures written to {path}")
+    return rows + common.error_rows(results.errors)
 
 
 # -- main ------------------------------------------------------------------------------
 
 
-async def guarded(phase: str, results: Results, run: Any) -> Any:
-    """Run one phase; a failure is recorded (and shown) and the phase yields None."""
-    say(f"\n== {phase}")
-    started = time.perf_counter()
-    try:
-        figures = await run
-    except PhaseError as exc:
-        results.errors[phase] = str(exc)
-        say(f"  {phase} FAILED: {exc}")
-        return None
-    except Exception as exc:
-        results.errors[phase] = f"{type(exc).__name__}: {exc}"
-        say(f"  {phase} FAILED:\n{traceback.format_exc()}")
-        return None
-    say(f"  {phase} finished in {elapsed(started):.1f} s")
-    return figures
-
-
 async def bench(admin_url: str, options: Options, context: dict[str, Any]) -> int:
     results = Results()
-    context["postgresql_version"] = await admin_execute(admin_url, "SHOW server_version")
-    say(f"PostgreSQL {context['postgresql_version']} at {redacted(admin_url)}")
+    context["postgresql_version"] = await common.admin_query(admin_url, "SHOW server_version")
+    say(f"PostgreSQL {context['postgresql_version']} at {common.redacted(admin_url)}")
     n = options.residents
-    async with fresh_database(admin_url) as url, LocalBotAPI() as api:
+    name = f"dalyvauk_bench_polls_{uuid.uuid4().hex[:8]}"
+    async with common.fresh_database(admin_url, name) as url, LocalBotAPI() as api:
         settings = bench_settings(url, api)
         app = await create_application(settings, api.token)
         try:
@@ -888,17 +766,19 @@ async def bench(admin_url: str, options: Options, context: dict[str, Any]) -> in
                 async with asyncio.timeout(120 + n / 50):
                     return await create_world(app, api, n)
 
-            world = await guarded(f"Set-up ({n:,} residents, poll messages)", results, setup())
+            world = await common.guarded(
+                f"Set-up ({n:,} residents, poll messages)", results.errors, setup()
+            )
             results.setup_seconds = elapsed(started)
             if world is not None:
-                results.bare = await guarded(
-                    "Bare aiogram", results, bare_path(world, options.concurrency)
+                results.bare = await common.guarded(
+                    "Bare aiogram", results.errors, bare_path(world, options.concurrency)
                 )
-                results.middlewares = await guarded(
-                    "Middlewares only", results, middleware_path(world, options.concurrency)
+                results.middlewares = await common.guarded(
+                    "Middlewares only", results.errors, middleware_path(world, options.concurrency)
                 )
-                answered = await guarded(
-                    "Answer path", results, answer_path(world, options.concurrency)
+                answered = await common.guarded(
+                    "Answer path", results.errors, answer_path(world, options.concurrency)
                 )
                 if answered is not None:
                     results.answer, results.recorded = answered
@@ -907,52 +787,44 @@ async def bench(admin_url: str, options: Options, context: dict[str, Any]) -> in
                 async with asyncio.timeout(300 + options.tally_answers / 500):
                     return await tally_phase(app, options.tally_answers)
 
-            results.tally = await guarded(
-                f"Tally ({options.tally_answers:,} answers)", results, tally()
+            results.tally = await common.guarded(
+                f"Tally ({options.tally_answers:,} answers)", results.errors, tally()
             )
         finally:
             await app.close()
     rows = build_rows(results, options)
-    ok = print_table(rows)
+    ok = common.print_table(rows)
     say(f"Load average (1 min) {os.getloadavg()[0]:.2f} at the end, on {os.cpu_count()} CPUs")
     if options.json_path is not None:
-        write_json(options.json_path, results, rows, context)
+        payload = {
+            **context,
+            "setup_seconds": results.setup_seconds,
+            "bare": common.figures(results.bare),
+            "middlewares": common.figures(results.middlewares),
+            "answer": common.figures(results.answer),
+            "recorded": common.figures(results.recorded),
+            "tally": common.figures(results.tally),
+            "errors": results.errors,
+        }
+        common.write_json(options.json_path, payload, rows)
     return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    command = shlex.join([sys.executable, *sys.argv])
-    say(f"$ {command}")
-    say(f"  (in {Path.cwd()})")
+    command = common.show_command()
     say(
         f"Residents {options.residents:,}; {options.concurrency} updates in flight; "
         f"tally of {options.tally_answers:,} answers"
     )
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    server, reason = find_server()
-    if server is None:
-        say(f"No PostgreSQL: {reason}. Set {URL_VARIABLE} or install the PostgreSQL server.")
-        return 2
-    if not is_loopback(server.admin_url):
-        say(f"{URL_VARIABLE} must point at this machine (127.0.0.1); refusing to run.")
-        return 2
     context: dict[str, Any] = {
         "command": command,
-        "cwd": str(Path.cwd()),
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
-        "load_average_start": os.getloadavg()[0],
         "options": {**asdict(options), "json_path": str(options.json_path)},
-        "postgresql": "throwaway cluster" if server.data_dir else redacted(server.admin_url),
     }
-    try:
-        return asyncio.run(bench(server.admin_url, options, context))
-    except KeyboardInterrupt:
-        say("Interrupted.")
-        return 130
-    finally:
-        server.stop()
+    return common.run_on_postgresql(
+        lambda admin_url, context: bench(admin_url, options, context), context
+    )
 
 
 if __name__ == "__main__":
