@@ -64,23 +64,7 @@ class AnnounceCb(CallbackData, prefix="ann"):
     """A step of composing an announcement; ``draft`` ties the button to one composition."""
 
     draft: int
-    action: str  # nobutton, button, everyone, municipalities, ages, audience, preview, send…
-
-
-class AnnounceMunicipalityCb(CallbackData, prefix="annm"):
-    draft: int
-    id: int
-    page: int
-
-
-class AnnounceMunicipalityPageCb(CallbackData, prefix="annp"):
-    draft: int
-    page: int
-
-
-class AnnounceAgeCb(CallbackData, prefix="anna"):
-    draft: int
-    group: str  # an AgeGroup value
+    action: str  # nobutton, button, send, schedule, discard (the audience step: audience_picker)
 
 
 class BroadcastCancelCb(CallbackData, prefix="bcx"):
