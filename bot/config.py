@@ -125,6 +125,12 @@ class DeliverySettings(BaseModel):
         return self
 
 
+# The founding programme: 10 municipalities × 30 trained, about 450 in public discussions
+# and focus groups, 33 on the study visit (3 per partner).
+DEFAULT_EVENT_TARGETS = {"trained": 300, "discussions": 450, "study_visit": 33}
+_TARGETS_EXAMPLE = "trained=300,discussions=450,study_visit=33"
+
+
 class EventSettings(BaseModel):
     """Defaults for new events (an organizer may choose otherwise per event)."""
 
@@ -135,7 +141,39 @@ class EventSettings(BaseModel):
         default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS)
     )
 
+    # The programme's goals in the report: people who attended events of these kinds
+    # (trained: mokymai; discussions: viešosios diskusijos and fokus grupės; study_visit:
+    # darbiniai vizitai). ``EVENT_TARGETS=trained=300,discussions=450,study_visit=33``;
+    # a target not listed, or with a goal of 0, is left out of the report.
+    targets: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_TARGETS)
+    )
+
     _split_offsets = field_validator("reminder_offsets", mode="before")(_split_commas)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _parse_targets(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        goals: dict[str, int] = {}
+        for part in _split_commas(value):
+            name, equals, goal = part.partition("=")
+            if not equals or not goal.strip().isdigit():
+                raise ValueError(f"write name=number pairs, e.g. {_TARGETS_EXAMPLE}")
+            goals[name.strip()] = int(goal)
+        return goals
+
+    @field_validator("targets")
+    @classmethod
+    def _known_targets(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(DEFAULT_EVENT_TARGETS))
+        if unknown or any(goal < 0 for goal in value.values()):
+            raise ValueError(
+                f"targets are {', '.join(DEFAULT_EVENT_TARGETS)} with a number of people "
+                f"(0 or more), e.g. {_TARGETS_EXAMPLE}"
+            )
+        return {**dict.fromkeys(DEFAULT_EVENT_TARGETS, 0), **value}
 
     @field_validator("reminder_offsets")
     @classmethod

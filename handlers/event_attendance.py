@@ -296,7 +296,12 @@ async def show_report(
             )
         )
         return
-    report = await event_attendance.report(session, since=since, until=until)
+    report = await event_attendance.report(
+        session,
+        since=since,
+        until=until,
+        targets=event_attendance.targets_from(settings.event.targets),
+    )
     await message.answer(view.report_text(report, settings.tz, i18n.current_locale))
 
 

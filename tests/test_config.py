@@ -105,6 +105,24 @@ def test_environment_variables_map_to_sections(monkeypatch: pytest.MonkeyPatch) 
     assert settings.webhook.listen_port == 9000
 
 
+def test_event_targets_are_name_number_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).event.targets == {  # type: ignore[call-arg]
+        "trained": 300,
+        "discussions": 450,
+        "study_visit": 33,
+    }
+    monkeypatch.setenv("EVENT_TARGETS", "trained=30, study_visit=3")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.event.targets == {"trained": 30, "discussions": 0, "study_visit": 3}
+
+
+@pytest.mark.parametrize("value", ["trained=30,visits=3", "trained", "trained=-1", "trained=x"])
+def test_bad_event_targets_are_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("EVENT_TARGETS", value)
+    with pytest.raises(ConfigError, match=r"^EVENT_TARGETS: "):
+        load_settings(_env_file=None)
+
+
 def test_defaults_are_the_embedded_setup() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.database.is_sqlite

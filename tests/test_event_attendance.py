@@ -483,3 +483,16 @@ def test_report_periods_are_lithuanian_days(words: list[str]) -> None:
     assert since is not None and since.isoformat() == "2025-12-31T22:00:00+00:00"
     if len(words) > 1:
         assert until is not None and until.isoformat() == "2026-12-31T22:00:00+00:00"
+
+
+async def test_report_targets_come_from_the_settings(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    await report_scene(db)
+    (tmp_path / ".env").write_text("EVENT_TARGETS=trained=30,discussions=0\n")
+    code, out, err = await cli(["report"], database_url, tmp_path)
+    assert code == 0, err
+    lines = plain(out)
+    assert "• Apmokyti (mokymai): 2 dalyviai iš 30 (6,7 %); užsiregistravo: 3" in lines
+    assert not [line for line in lines if line.startswith("• Viešosios diskusijos")]
+    assert not [line for line in lines if line.startswith("• Darbinis vizitas")]  # not listed

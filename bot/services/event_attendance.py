@@ -11,7 +11,7 @@ funder saw do not change when a resident erases their data.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -198,12 +198,27 @@ class Target:
     goal: int
 
 
+# Which kinds of event count towards each target (the goals are settings: EVENT_TARGETS).
+TARGET_KINDS: dict[str, frozenset[EventKind]] = {
+    "trained": frozenset({EventKind.TRAINING}),
+    "discussions": frozenset({EventKind.DISCUSSION, EventKind.FOCUS_GROUP}),
+    "study_visit": frozenset({EventKind.STUDY_VISIT}),
+}
+
+
+def targets_from(goals: Mapping[str, int]) -> tuple[Target, ...]:
+    """The report's targets for ``{name: goal}`` (a goal of 0 leaves the target out)."""
+    return tuple(
+        Target(name, kinds, goals[name])
+        for name, kinds in TARGET_KINDS.items()
+        if goals.get(name, 0) > 0
+    )
+
+
 # The founding programme: 10 municipalities × 30 trained, about 450 in public discussions
-# and focus groups, 33 on the study visit (3 per partner).
-DEFAULT_TARGETS: tuple[Target, ...] = (
-    Target("trained", frozenset({EventKind.TRAINING}), 300),
-    Target("discussions", frozenset({EventKind.DISCUSSION, EventKind.FOCUS_GROUP}), 450),
-    Target("study_visit", frozenset({EventKind.STUDY_VISIT}), 33),
+# and focus groups, 33 on the study visit (3 per partner); the settings' default too.
+DEFAULT_TARGETS: tuple[Target, ...] = targets_from(
+    {"trained": 300, "discussions": 450, "study_visit": 33}
 )
 
 
