@@ -6,6 +6,7 @@ organizer's capacity messages, /mydata, and every kind of bad or stale button.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -245,6 +246,46 @@ async def test_registering_in_two_taps_sends_code_qr_and_calendar(
     async with db.sessions() as session:
         again = await session.get(Registration, saved.id)
     assert again is not None and again.checkin_code == saved.checkin_code
+
+
+async def test_residents_confirming_at_once_never_exceed_the_places(
+    harness: BotHarness, db: Database
+) -> None:
+    """Six residents on the confirmation screen press it together for two places: two are
+    registered, four wait in distinct places of the queue, and each is told which."""
+    event = await make_event(db, capacity=2)
+    chats = [await ready(harness, 2001 + n, f"Gyventojas{n}") for n in range(6)]
+    for chat in chats:
+        await chat.tap_menu("Renginiai")
+        await open_card(chat, event)
+        await chat.click("Registruotis", chat.last)
+    await asyncio.gather(*(chat.click("Registruotis be vardo") for chat in chats))
+
+    statuses = [await status_of(db, event, chat) for chat in chats]
+    assert statuses.count(RegistrationStatus.REGISTERED) == 2
+    assert statuses.count(RegistrationStatus.WAITLISTED) == 4
+    async with db.sessions() as session:
+        places_left = await events.places_left(session, event.id)
+    assert places_left == 0
+    told_registered = [
+        chat
+        for chat in chats
+        if any(t.startswith("✅ Jūs užsiregistravote") for t in chat.reply_texts)
+    ]
+    assert len(told_registered) == 2
+    for chat in chats:
+        if chat not in told_registered:
+            await chat.tap_menu("Renginiai")
+            await chat.click("Mano registracijos")
+            assert "⏳ Jūs laukiančiųjų sąraše (vieta eilėje: " in chat.last_text
+    positions = set()
+    for chat in chats:
+        found = await registration(db, event, chat)
+        assert found is not None
+        if found.status is RegistrationStatus.WAITLISTED:
+            async with db.sessions() as session:
+                positions.add(await events.waitlist_position(session, found))
+    assert positions == {1, 2, 3, 4}
 
 
 async def test_without_the_name_nothing_of_it_is_kept(harness: BotHarness, db: Database) -> None:
