@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox.runner import RunningSandbox, running_sandbox
+from bot.sandbox.world import DEMO_POLL
 from models import Resident
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -81,10 +82,15 @@ async def test_resident_completes_onboarding_in_the_page(
     await expect(resident.locator("button.reply-button", has_text="Apklausos")).to_be_visible()
 
     await resident.locator("button.reply-button", has_text="Apklausos").click()
+    await resident.locator("button.inline-button", has_text=DEMO_POLL[:25]).click()
+    await resident.locator("button.inline-button", has_text="Dar nežinau").click()
     await expect(
-        resident.locator(".message.from-bot .text").filter(
-            has_text="Šiuo metu atvirų apklausų nėra."
-        )
+        resident.locator(".message.from-bot .text").filter(has_text="Atsakė 1 gyventojas.")
+    ).to_be_visible()
+
+    await resident.locator("button.reply-button", has_text="Renginiai").click()
+    await expect(
+        resident.locator(".message.from-bot .text").filter(has_text="Liko 3 vietos")
     ).to_be_visible()
 
     ARTIFACTS.mkdir(exist_ok=True)
