@@ -29,11 +29,24 @@ from models.polls import (
     QuestionKind,
     ResultsVisibility,
 )
+from models.proposals import (
+    ActorKind,
+    MessageDirection,
+    Proposal,
+    ProposalAction,
+    ProposalAudit,
+    ProposalBlock,
+    ProposalCounter,
+    ProposalMessage,
+    ProposalPhoto,
+    ProposalStatus,
+)
 from models.resident import AgeGroup, Channel, Resident
 from models.roles import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
 from models.runtime import FsmRecord, ProcessedUpdate
 
 __all__ = [
+    "ActorKind",
     "AgeGroup",
     "Base",
     "Broadcast",
@@ -46,6 +59,7 @@ __all__ = [
     "EventStatus",
     "FsmRecord",
     "MessageCategory",
+    "MessageDirection",
     "Moderator",
     "ModeratorChat",
     "Municipality",
@@ -60,6 +74,14 @@ __all__ = [
     "PollQuestion",
     "PollStatus",
     "ProcessedUpdate",
+    "Proposal",
+    "ProposalAction",
+    "ProposalAudit",
+    "ProposalBlock",
+    "ProposalCounter",
+    "ProposalMessage",
+    "ProposalPhoto",
+    "ProposalStatus",
     "QuestionKind",
     "Registration",
     "RegistrationStatus",
