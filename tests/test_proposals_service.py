@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import create_engine, create_session_factory
-from bot.services import proposals, residents, roles
+from bot.services import proposal_export, proposal_relay, proposals, residents, roles
 from bot.services.proposals import (
     TRANSITIONS,
     BlockOutcome,
@@ -621,17 +621,27 @@ async def test_undelivered_until_marked_and_lookups_by_card_and_topic(
     (elsewhere,) = await people(sessions, 1)
     await submit(sessions, elsewhere, vln.id)
     async with sessions() as session:
-        assert [p.id for p in await proposals.undelivered(session, pag.id)] == [first.id, second.id]
-        assert await proposals.undelivered_counts(session) == {pag.id: 2, vln.id: 1}
+        assert [p.id for p in await proposal_relay.undelivered(session, pag.id)] == [
+            first.id,
+            second.id,
+        ]
+        assert await proposal_relay.undelivered_counts(session) == {pag.id: 2, vln.id: 1}
     assert await tx(
-        sessions, proposals.mark_delivered, first.id, chat_id=GROUP, message_id=10, now=T0
+        sessions, proposal_relay.mark_delivered, first.id, chat_id=GROUP, message_id=10, now=T0
     )
-    assert not await tx(sessions, proposals.mark_delivered, first.id, chat_id=GROUP, message_id=10)
+    assert not await tx(
+        sessions, proposal_relay.mark_delivered, first.id, chat_id=GROUP, message_id=10
+    )
     assert await tx(
-        sessions, proposals.mark_delivered, second.id, chat_id=GROUP, message_id=20, thread_id=77
+        sessions,
+        proposal_relay.mark_delivered,
+        second.id,
+        chat_id=GROUP,
+        message_id=20,
+        thread_id=77,
     )
     async with sessions() as session:
-        assert await proposals.undelivered(session, pag.id) == []
+        assert await proposal_relay.undelivered(session, pag.id) == []
         delivered = await session.get(Proposal, first.id)
         assert delivered is not None
         assert (delivered.card_chat_id, delivered.card_message_id, delivered.delivered_at) == (
@@ -639,15 +649,18 @@ async def test_undelivered_until_marked_and_lookups_by_card_and_topic(
             10,
             T0,
         )
-        found = await proposals.find_for_moderators_message(session, GROUP, reply_to_message_id=10)
+        found = await proposal_relay.find_for_moderators_message(
+            session, GROUP, reply_to_message_id=10
+        )
         assert found is not None and found.id == first.id
-        in_topic = await proposals.find_for_moderators_message(session, GROUP, thread_id=77)
+        in_topic = await proposal_relay.find_for_moderators_message(session, GROUP, thread_id=77)
         assert in_topic is not None and in_topic.id == second.id
         assert (
-            await proposals.find_for_moderators_message(session, -1, reply_to_message_id=10) is None
+            await proposal_relay.find_for_moderators_message(session, -1, reply_to_message_id=10)
+            is None
         )
         assert (
-            await proposals.find_for_moderators_message(session, GROUP, reply_to_message_id=11)
+            await proposal_relay.find_for_moderators_message(session, GROUP, reply_to_message_id=11)
             is None
         )
     delivered_entries = await all_of(
@@ -662,43 +675,60 @@ async def test_relay_both_ways(
     proposal = await new_proposal(sessions, pag)
     other = await new_proposal(sessions, pag)
     assert proposal.resident_id is not None
-    await tx(sessions, proposals.mark_delivered, proposal.id, chat_id=GROUP, message_id=10)
-    asked = await change(
-        sessions, proposal.id, S.INFO_REQUESTED, reason="Prie kurios bibliotekos?", now=T0
-    )
-    assert asked.outcome is ChangeOutcome.CHANGED
+    await tx(sessions, proposal_relay.mark_delivered, proposal.id, chat_id=GROUP, message_id=10)
     async with sessions() as session, session.begin():
         loaded = await session.get(Proposal, proposal.id)
         assert loaded is not None
-        question = await proposals.record_moderator_message(
+        # a resident (or a moderator of another municipality) writing in the group: not relayed
+        for outsider in (12345, OTHER_MODERATOR):
+            assert (
+                await proposal_relay.record_moderator_message(
+                    session, loaded, outsider, "Labas", admin_ids=ADMINS
+                )
+                is None
+            )
+        refused = await proposal_relay.request_information(
+            session, proposal.id, 12345, "Kur?", admin_ids=ADMINS
+        )
+        assert refused.change.refusal is ChangeRefusal.NOT_AUTHORIZED and refused.relayed is None
+    assert await all_of(sessions, ProposalMessage) == []
+    async with sessions() as session, session.begin():
+        asked = await proposal_relay.request_information(
             session,
-            loaded,
+            proposal.id,
             MODERATOR,
             "Prie kurios bibliotekos?",
+            admin_ids=ADMINS,
             moderators_chat_id=GROUP,
             moderators_message_id=11,
             now=T0,
         )
-        await proposals.set_relay_message_ids(
+        assert asked.change.outcome is ChangeOutcome.CHANGED
+        assert asked.change.to_status is S.INFO_REQUESTED
+        question = asked.relayed
+        assert question is not None
+        await proposal_relay.set_relay_message_ids(
             session, question.message.id, resident_message_id="555"
         )
     async with sessions() as session:
         # the resident replies to the bot's copy, or just writes: the open conversation
-        by_reply = await proposals.open_conversation(
+        by_reply = await proposal_relay.open_conversation(
             session, proposal.resident_id, reply_to_message_id="555"
         )
-        plain = await proposals.open_conversation(session, proposal.resident_id)
+        plain = await proposal_relay.open_conversation(session, proposal.resident_id)
         assert by_reply is not None and by_reply.id == proposal.id
         assert plain is not None and plain.id == proposal.id
         assert other.resident_id is not None
-        assert await proposals.open_conversation(session, other.resident_id) is None
+        assert await proposal_relay.open_conversation(session, other.resident_id) is None
         # a moderator replying to the moderator's own relayed message finds it too
-        again = await proposals.find_for_moderators_message(session, GROUP, reply_to_message_id=11)
+        again = await proposal_relay.find_for_moderators_message(
+            session, GROUP, reply_to_message_id=11
+        )
         assert again is not None and again.id == proposal.id
     async with sessions() as session, session.begin():
         loaded = await session.get(Proposal, proposal.id)
         assert loaded is not None
-        answer = await proposals.record_resident_reply(
+        answer = await proposal_relay.record_resident_reply(
             session,
             loaded,
             "Prie Vilkyškių bibliotekos.",
@@ -710,14 +740,16 @@ async def test_relay_both_ways(
             S.INFO_REQUESTED,
             S.IN_REVIEW,
         )
-        await proposals.set_relay_message_ids(session, answer.message.id, moderators_message_id=12)
+        await proposal_relay.set_relay_message_ids(
+            session, answer.message.id, moderators_message_id=12
+        )
     async with sessions() as session:
-        replied = await proposals.find_for_moderators_message(
+        replied = await proposal_relay.find_for_moderators_message(
             session, GROUP, reply_to_message_id=12
         )
         assert replied is not None and replied.id == proposal.id
-        assert await proposals.open_conversation(session, proposal.resident_id) is None
-        relayed = await proposals.messages(session, proposal.id)
+        assert await proposal_relay.open_conversation(session, proposal.resident_id) is None
+        relayed = await proposal_relay.messages(session, proposal.id)
     assert [
         (
             m.direction.value,
@@ -764,8 +796,8 @@ async def test_digest_lists_proposals_waiting_longer_than_n_days(
     assert other is not None
     now = T0 + timedelta(days=3, hours=2)
     async with sessions() as session:
-        groups = await proposals.waiting_digest(session, now=now, older_than_days=3)
-        none = await proposals.waiting_digest(session, now=now, older_than_days=4)
+        groups = await proposal_relay.waiting_digest(session, now=now, older_than_days=3)
+        none = await proposal_relay.waiting_digest(session, now=now, older_than_days=4)
     assert {g.municipality_id: (g.chat_id, [p.id for p in g.proposals]) for g in groups} == {
         pag.id: (GROUP, [old_new.id, old_review.id]),
         vln.id: (None, [other.id]),
@@ -782,7 +814,7 @@ async def test_my_proposals_with_history(
     first = (await submit(sessions, resident, pag.id, now=T0)).proposal
     second = (await submit(sessions, resident, pag.id, now=T0 + timedelta(hours=1))).proposal
     assert first is not None and second is not None
-    await tx(sessions, proposals.mark_delivered, first.id, chat_id=GROUP, message_id=5)
+    await tx(sessions, proposal_relay.mark_delivered, first.id, chat_id=GROUP, message_id=5)
     await change(
         sessions, first.id, S.REJECTED, reason="Jau suplanuota", now=T0 + timedelta(days=1)
     )
@@ -826,11 +858,11 @@ async def test_export_rows_per_municipality_and_period(
     async with sessions() as session:
         rows = [
             row
-            async for row in proposals.export_rows(
+            async for row in proposal_export.export_rows(
                 session, municipality_id=pag.id, since=T0, until=T0 + timedelta(days=7), batch=1
             )
         ]
-        everything = [row async for row in proposals.export_rows(session)]
+        everything = [row async for row in proposal_export.export_rows(session)]
     (row,) = rows
     assert (row.reference, row.municipality, row.category, row.place, row.status) == (
         first.reference,
@@ -872,14 +904,18 @@ async def test_data_export_and_erasure(
     assert kept is not None and erased is not None
     for proposal, message_id in ((kept, 10), (erased, 20)):
         await tx(
-            sessions, proposals.mark_delivered, proposal.id, chat_id=GROUP, message_id=message_id
+            sessions,
+            proposal_relay.mark_delivered,
+            proposal.id,
+            chat_id=GROUP,
+            message_id=message_id,
         )
     await change(sessions, kept.id, S.FORWARDED)
     await change(sessions, erased.id, S.INFO_REQUESTED, reason="Koks Jūsų adresas?")
     async with sessions() as session, session.begin():
         loaded = await session.get(Proposal, erased.id)
         assert loaded is not None
-        await proposals.record_resident_reply(session, loaded, "Lauko g. 5, Ona")
+        await proposal_relay.record_resident_reply(session, loaded, "Lauko g. 5, Ona")
     await tx(sessions, proposals.block_resident, resident.id, MODERATOR, "Bandymas")
 
     async with sessions() as session:

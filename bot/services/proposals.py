@@ -1,5 +1,6 @@
-"""Proposals: submitting, the moderators' status changes, the relay between moderators and
-the resident, delivery of cards, the digest, blocking, exports and erasure.
+"""Proposals: submitting, the moderators' status changes and their authorization, blocking,
+a resident's proposals with their history. The relay, cards and the digest are in
+:mod:`bot.services.proposal_relay`; exports and erasure in :mod:`bot.services.proposal_export`.
 
 No messages are sent here: results carry what the caller must show or tell.
 
@@ -35,19 +36,18 @@ from __future__ import annotations
 import enum
 import math
 import secrets
-from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_function
 from bot.services.roles import is_admin, is_moderator
 from models import (
     ActorKind,
-    MessageDirection,
     ModeratorChat,
     Municipality,
     Proposal,
@@ -55,7 +55,6 @@ from models import (
     ProposalAudit,
     ProposalBlock,
     ProposalCounter,
-    ProposalMessage,
     ProposalPhoto,
     ProposalStatus,
     Resident,
@@ -64,14 +63,11 @@ from models import (
 from models.proposals import (
     DEFAULT_CATEGORIES,
     DISPLAY_NAME_MAX_LENGTH,
-    ERASED_TEXT,
     MAX_PHOTOS,
-    MESSAGE_MAX_LENGTH,
     PLACE_MAX_LENGTH,
     REASON_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     TEXT_MIN_LENGTH,
-    WAITING_STATUSES,
 )
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
@@ -257,7 +253,7 @@ def new_pseudonym() -> str:
     return "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(PSEUDONYM_LENGTH))
 
 
-def _audit(
+def record_audit(
     session: AsyncSession,
     proposal: Proposal,
     action: ProposalAction,
@@ -355,7 +351,7 @@ async def submit(
     )
     session.add(proposal)
     await session.flush()
-    _audit(
+    record_audit(
         session,
         proposal,
         ProposalAction.SUBMITTED,
@@ -434,7 +430,7 @@ class StatusChange:
     audit: ProposalAudit | None = None
 
 
-def _apply_status(
+def apply_status(
     session: AsyncSession,
     proposal: Proposal,
     to: ProposalStatus,
@@ -452,7 +448,7 @@ def _apply_status(
         proposal.rejection_reason = note
     elif previous is ProposalStatus.REJECTED:
         proposal.rejection_reason = None
-    entry = _audit(
+    entry = record_audit(
         session,
         proposal,
         ProposalAction.STATUS_CHANGED,
@@ -503,198 +499,11 @@ async def change_status(
         note = note[:REASON_MAX_LENGTH]
     if to is ProposalStatus.REJECTED and note is None:
         return refused(ChangeRefusal.REASON_REQUIRED)
-    change = _apply_status(
+    change = apply_status(
         session, proposal, to, now, actor=ActorKind.STAFF, actor_user_id=actor_user_id, note=note
     )
     await session.flush()
     return change
-
-
-# --- the relay between moderators and the resident --------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RelayedMessage:
-    """A recorded relay message. ``status_change``: the resident's answer moved the
-    proposal from *info_requested* back to *in_review* (edit the card)."""
-
-    message: ProposalMessage
-    proposal: Proposal
-    status_change: StatusChange | None = None
-
-
-async def record_moderator_message(
-    session: AsyncSession,
-    proposal: Proposal,
-    moderator_user_id: int,
-    text: str,
-    *,
-    moderators_chat_id: int | None = None,
-    moderators_message_id: int | None = None,
-    now: datetime | None = None,
-) -> RelayedMessage:
-    """A moderator's message to the resident (authorize with :func:`may_moderate` first).
-    The moderators' message is the one they wrote; set ``resident_message_id`` with
-    :func:`set_relay_message_ids` once the copy reached the resident."""
-    now = now or utcnow()
-    message = ProposalMessage(
-        proposal_id=proposal.id,
-        direction=MessageDirection.TO_RESIDENT,
-        moderator_user_id=moderator_user_id,
-        text=text.strip()[:MESSAGE_MAX_LENGTH],
-        moderators_chat_id=moderators_chat_id,
-        moderators_message_id=moderators_message_id,
-        at=now,
-    )
-    session.add(message)
-    _audit(
-        session,
-        proposal,
-        ProposalAction.MESSAGE_TO_RESIDENT,
-        now,
-        actor=ActorKind.STAFF,
-        actor_user_id=moderator_user_id,
-    )
-    proposal.updated_at = now
-    await session.flush()
-    return RelayedMessage(message, proposal)
-
-
-async def record_resident_reply(
-    session: AsyncSession,
-    proposal: Proposal,
-    text: str,
-    *,
-    resident_message_id: str | None = None,
-    now: datetime | None = None,
-) -> RelayedMessage:
-    """The resident's answer for the moderators; a proposal waiting for information goes
-    back to *in_review*. Set ``moderators_message_id`` with :func:`set_relay_message_ids`
-    once the bot's copy is in the moderators' chat."""
-    now = now or utcnow()
-    locked = await lock_proposal(session, proposal.id)
-    assert locked is not None
-    message = ProposalMessage(
-        proposal_id=locked.id,
-        direction=MessageDirection.TO_MODERATORS,
-        text=text.strip()[:MESSAGE_MAX_LENGTH],
-        resident_message_id=resident_message_id,
-        moderators_chat_id=locked.card_chat_id,
-        at=now,
-    )
-    session.add(message)
-    _audit(session, locked, ProposalAction.MESSAGE_TO_MODERATORS, now, actor=ActorKind.RESIDENT)
-    change = None
-    if locked.status is ProposalStatus.INFO_REQUESTED:
-        change = _apply_status(
-            session,
-            locked,
-            ProposalStatus.IN_REVIEW,
-            now,
-            actor=ActorKind.RESIDENT,
-            actor_user_id=None,
-            note=None,
-        )
-    locked.updated_at = now
-    await session.flush()
-    return RelayedMessage(message, locked, change)
-
-
-async def set_relay_message_ids(
-    session: AsyncSession,
-    message_id: int,
-    *,
-    moderators_chat_id: int | None = None,
-    moderators_message_id: int | None = None,
-    resident_message_id: str | None = None,
-) -> None:
-    """Where a relayed message landed, once it was sent (None leaves a value as it is)."""
-    values: dict[str, object] = {}
-    if moderators_chat_id is not None:
-        values["moderators_chat_id"] = moderators_chat_id
-    if moderators_message_id is not None:
-        values["moderators_message_id"] = moderators_message_id
-    if resident_message_id is not None:
-        values["resident_message_id"] = resident_message_id
-    if values:
-        await session.execute(
-            update(ProposalMessage).where(ProposalMessage.id == message_id).values(**values)
-        )
-
-
-async def find_for_moderators_message(
-    session: AsyncSession,
-    chat_id: int,
-    *,
-    reply_to_message_id: int | None = None,
-    thread_id: int | None = None,
-) -> Proposal | None:
-    """The proposal a message in a moderators' chat is about: it replies to the card or to
-    a relayed message, or it was written in the proposal's forum topic."""
-    if reply_to_message_id is not None:
-        found = await session.scalar(
-            select(Proposal).where(
-                Proposal.card_chat_id == chat_id, Proposal.card_message_id == reply_to_message_id
-            )
-        )
-        if found is not None:
-            return found
-        found = await session.scalar(
-            select(Proposal)
-            .join(ProposalMessage, ProposalMessage.proposal_id == Proposal.id)
-            .where(
-                ProposalMessage.moderators_chat_id == chat_id,
-                ProposalMessage.moderators_message_id == reply_to_message_id,
-            )
-            .limit(1)
-        )
-        if found is not None:
-            return found
-    if thread_id is not None:
-        return await session.scalar(
-            select(Proposal).where(
-                Proposal.card_chat_id == chat_id, Proposal.topic_thread_id == thread_id
-            )
-        )
-    return None
-
-
-async def open_conversation(
-    session: AsyncSession, resident_id: int, *, reply_to_message_id: str | None = None
-) -> Proposal | None:
-    """The proposal a resident's private message answers: the one whose relayed message it
-    replies to, else the latest proposal waiting for the resident's information."""
-    if reply_to_message_id is not None:
-        found = await session.scalar(
-            select(Proposal)
-            .join(ProposalMessage, ProposalMessage.proposal_id == Proposal.id)
-            .where(
-                Proposal.resident_id == resident_id,
-                ProposalMessage.resident_message_id == reply_to_message_id,
-            )
-            .limit(1)
-        )
-        if found is not None:
-            return found
-    return await session.scalar(
-        select(Proposal)
-        .where(
-            Proposal.resident_id == resident_id,
-            Proposal.status == ProposalStatus.INFO_REQUESTED,
-        )
-        .order_by(Proposal.status_changed_at.desc(), Proposal.id.desc())
-        .limit(1)
-    )
-
-
-async def messages(session: AsyncSession, proposal_id: int) -> list[ProposalMessage]:
-    return list(
-        await session.scalars(
-            select(ProposalMessage)
-            .where(ProposalMessage.proposal_id == proposal_id)
-            .order_by(ProposalMessage.at, ProposalMessage.id)
-        )
-    )
 
 
 # --- the resident's view ----------------------------------------------------------------
@@ -764,94 +573,6 @@ async def audit_log(session: AsyncSession, proposal_id: int) -> list[ProposalAud
             .order_by(ProposalAudit.at, ProposalAudit.id)
         )
     )
-
-
-# --- delivering cards and the digest ----------------------------------------------------
-
-
-async def undelivered(session: AsyncSession, municipality_id: int) -> list[Proposal]:
-    """Proposals of the municipality whose card is not in a moderators' chat yet, oldest
-    first (deliver them when a chat is bound)."""
-    return list(
-        await session.scalars(
-            select(Proposal)
-            .where(Proposal.municipality_id == municipality_id, Proposal.delivered_at.is_(None))
-            .order_by(Proposal.id)
-        )
-    )
-
-
-async def undelivered_counts(session: AsyncSession) -> dict[int, int]:
-    """Undelivered proposals by municipality id (for telling the admins)."""
-    rows = await session.execute(
-        select(Proposal.municipality_id, func.count())
-        .where(Proposal.delivered_at.is_(None))
-        .group_by(Proposal.municipality_id)
-    )
-    return {municipality_id: int(count) for municipality_id, count in rows}
-
-
-async def mark_delivered(
-    session: AsyncSession,
-    proposal_id: int,
-    *,
-    chat_id: int,
-    message_id: int,
-    thread_id: int | None = None,
-    now: datetime | None = None,
-) -> bool:
-    """Record where the proposal's card is. False (nothing changed) when it had been
-    recorded there already; a card posted anew (e.g. after the chat changed) moves."""
-    now = now or utcnow()
-    proposal = await lock_proposal(session, proposal_id)
-    if proposal is None:
-        return False
-    if (
-        proposal.delivered_at is not None
-        and proposal.card_chat_id == chat_id
-        and proposal.card_message_id == message_id
-    ):
-        return False
-    first = proposal.delivered_at is None
-    proposal.card_chat_id = chat_id
-    proposal.card_message_id = message_id
-    proposal.topic_thread_id = thread_id
-    proposal.delivered_at = now
-    if first:
-        _audit(session, proposal, ProposalAction.DELIVERED, now, actor=ActorKind.SYSTEM)
-    await session.flush()
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class DigestGroup:
-    """The waiting proposals of one municipality, oldest status change first.
-    ``chat_id`` None: the municipality has no moderators' chat."""
-
-    municipality_id: int
-    chat_id: int | None
-    proposals: tuple[Proposal, ...]
-
-
-async def waiting_digest(
-    session: AsyncSession, *, now: datetime, older_than_days: int = DEFAULT_DIGEST_DAYS
-) -> list[DigestGroup]:
-    """Proposals *new*, *in_review* or *info_requested* whose status has not changed for
-    more than ``older_than_days`` days, by municipality (in municipality id order)."""
-    cutoff = now - timedelta(days=older_than_days)
-    rows = await session.execute(
-        select(Proposal, ModeratorChat.chat_id)
-        .outerjoin(ModeratorChat, ModeratorChat.municipality_id == Proposal.municipality_id)
-        .where(Proposal.status.in_(WAITING_STATUSES), Proposal.status_changed_at < cutoff)
-        .order_by(Proposal.municipality_id, Proposal.status_changed_at, Proposal.id)
-    )
-    groups: dict[int, tuple[int | None, list[Proposal]]] = {}
-    for proposal, chat_id in rows:
-        groups.setdefault(proposal.municipality_id, (chat_id, []))[1].append(proposal)
-    return [
-        DigestGroup(municipality_id, chat_id, tuple(items))
-        for municipality_id, (chat_id, items) in groups.items()
-    ]
 
 
 # --- blocking ---------------------------------------------------------------------------
@@ -979,234 +700,6 @@ async def blocks_of(session: AsyncSession, resident_id: int) -> list[ProposalBlo
             .order_by(ProposalBlock.blocked_at, ProposalBlock.id)
         )
     )
-
-
-# --- exports ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    """One proposal for the municipality's report: no chat ids, no names (only whether it
-    was anonymous). ``reached``: when it last entered each status it went through."""
-
-    reference: str
-    municipality: str  # code
-    category: str
-    place: str | None
-    latitude: float | None
-    longitude: float | None
-    text: str
-    anonymous: bool
-    status: ProposalStatus
-    rejection_reason: str | None
-    photos: int
-    created_at: datetime
-    status_changed_at: datetime
-    reached: dict[ProposalStatus, datetime] = field(default_factory=dict)
-
-
-async def export_rows(
-    session: AsyncSession,
-    *,
-    municipality_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    batch: int = 500,
-) -> AsyncIterator[ExportRow]:
-    """Proposals created in [since, until) (of one municipality, or all), oldest first,
-    streamed (memory stays flat)."""
-    photo_count = (
-        select(func.count())
-        .select_from(ProposalPhoto)
-        .where(ProposalPhoto.proposal_id == Proposal.id)
-        .scalar_subquery()
-    )
-    query = (
-        select(Proposal, Municipality.code, photo_count, ProposalAudit.to_status, ProposalAudit.at)
-        .join(Municipality, Municipality.id == Proposal.municipality_id)
-        .outerjoin(
-            ProposalAudit,
-            (ProposalAudit.proposal_id == Proposal.id)
-            & ProposalAudit.action.in_([ProposalAction.SUBMITTED, ProposalAction.STATUS_CHANGED]),
-        )
-        .order_by(Proposal.created_at, Proposal.id, ProposalAudit.at, ProposalAudit.id)
-        .execution_options(yield_per=batch)
-    )
-    if municipality_id is not None:
-        query = query.where(Proposal.municipality_id == municipality_id)
-    if since is not None:
-        query = query.where(Proposal.created_at >= since)
-    if until is not None:
-        query = query.where(Proposal.created_at < until)
-    result = await session.stream(query)
-    pending: ExportRow | None = None
-    async for proposal, code, photos, to_status, at in result:
-        if pending is None or pending.reference != proposal.reference:
-            if pending is not None:
-                yield pending
-            pending = ExportRow(
-                reference=proposal.reference,
-                municipality=code,
-                category=proposal.category,
-                place=proposal.place_text,
-                latitude=proposal.latitude,
-                longitude=proposal.longitude,
-                text=proposal.text,
-                anonymous=proposal.anonymous,
-                status=proposal.status,
-                rejection_reason=proposal.rejection_reason,
-                photos=int(photos or 0),
-                created_at=proposal.created_at,
-                status_changed_at=proposal.status_changed_at,
-            )
-        if to_status is not None:
-            pending.reached[to_status] = at
-    if pending is not None:
-        yield pending
-
-
-# --- a resident's data ------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-async def resident_data(session: AsyncSession, resident_id: int) -> dict[str, object]:
-    """The resident's proposals, relayed messages and blocks, for their data export
-    (moderators' Telegram ids are other people's data and are left out)."""
-    items = []
-    for entry in await my_proposals(session, resident_id):
-        p = entry.proposal
-        code = await session.scalar(
-            select(Municipality.code).where(Municipality.id == p.municipality_id)
-        )
-        items.append(
-            {
-                "reference": p.reference,
-                "municipality": code,
-                "category": p.category,
-                "place": p.place_text,
-                "latitude": p.latitude,
-                "longitude": p.longitude,
-                "text": p.text,
-                "photos": len(p.photos),
-                "anonymous": p.anonymous,
-                "display_name": p.display_name,
-                "status": p.status.value,
-                "rejection_reason": p.rejection_reason,
-                "created_at": _iso(p.created_at),
-                "status_changed_at": _iso(p.status_changed_at),
-                "history": [
-                    {
-                        "at": _iso(h.at),
-                        "action": h.action.value,
-                        "from": h.from_status.value if h.from_status else None,
-                        "to": h.to_status.value if h.to_status else None,
-                        "note": h.note,
-                    }
-                    for h in entry.history
-                ],
-                "messages": [
-                    {"at": _iso(m.at), "direction": m.direction.value, "text": m.text}
-                    for m in await messages(session, p.id)
-                ],
-            }
-        )
-    blocks = [
-        {
-            "reason": b.reason,
-            "blocked_at": _iso(b.blocked_at),
-            "lifted_at": _iso(b.lifted_at),
-        }
-        for b in await blocks_of(session, resident_id)
-    ]
-    return {"proposals": items, "proposal_blocks": blocks}
-
-
-# --- erasure ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ErasedCard:
-    """A moderators' card to redraw after an erasure (``text_erased``: show [ištrinta])."""
-
-    proposal_id: int
-    reference: str
-    chat_id: int
-    message_id: int
-    thread_id: int | None
-    text_erased: bool
-
-
-async def forget_resident(
-    session: AsyncSession, resident_id: int, *, now: datetime | None = None
-) -> list[ErasedCard]:
-    """Before erasure: what stays of the resident's proposals.
-
-    Always: the link to the person goes (``resident_id`` NULL), and so do the name, the
-    photos (they may show people) and the relayed conversation (its texts become
-    "[ištrinta]"); blocks are deleted with the resident. Reference, municipality,
-    category, status, dates and the audit steps stay as anonymous aggregates (how many
-    proposals, how fast they were handled).
-
-    The text, the place and the map point stay only for proposals the municipality already
-    has (*forwarded*, *accepted*, *implemented*): they are part of its official record of a
-    public matter and are the subject of its decision (GDPR art. 17(3)(b) and (e)). Every
-    other proposal loses them ("[ištrinta]"), and its audit notes too (a question or a
-    reason may quote the person). Returns the cards the caller should redraw.
-    """
-    now = now or utcnow()
-    proposals = list(
-        await session.scalars(select(Proposal).where(Proposal.resident_id == resident_id))
-    )
-    cards: list[ErasedCard] = []
-    ids = [p.id for p in proposals]
-    if not ids:
-        return cards
-    await session.execute(delete(ProposalPhoto).where(ProposalPhoto.proposal_id.in_(ids)))
-    await session.execute(
-        update(ProposalMessage)
-        .where(ProposalMessage.proposal_id.in_(ids))
-        .values(text=ERASED_TEXT)
-        .execution_options(synchronize_session=False)
-    )
-    for proposal in proposals:
-        erase_text = proposal.status not in FORWARDED_STATUSES
-        proposal.resident_id = None
-        proposal.display_name = None
-        proposal.anonymous = True
-        proposal.updated_at = now
-        if erase_text:
-            proposal.text = ERASED_TEXT
-            proposal.text_erased = True
-            proposal.place_text = None
-            proposal.latitude = None
-            proposal.longitude = None
-            await session.execute(
-                update(ProposalAudit)
-                .where(ProposalAudit.proposal_id == proposal.id, ProposalAudit.note.is_not(None))
-                .values(note=ERASED_TEXT)
-                .execution_options(synchronize_session=False)
-            )
-            if proposal.rejection_reason is not None:
-                proposal.rejection_reason = ERASED_TEXT
-        _audit(session, proposal, ProposalAction.AUTHOR_ERASED, now, actor=ActorKind.SYSTEM)
-        if proposal.card_chat_id is not None and proposal.card_message_id is not None:
-            cards.append(
-                ErasedCard(
-                    proposal.id,
-                    proposal.reference,
-                    proposal.card_chat_id,
-                    proposal.card_message_id,
-                    proposal.topic_thread_id,
-                    erase_text,
-                )
-            )
-    await session.flush()
-    for proposal in proposals:
-        session.expire(proposal, ["photos"])
-    return cards
 
 
 def sort_references(references: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import event_registrations, polls, proposals
+from bot.services import event_registrations, polls, proposal_export
 from bot.services.municipalities import get_active_by_id
 from models import AgeGroup, Channel, Event, Registration, Resident, utcnow
 
@@ -194,12 +194,12 @@ async def export_data(session: AsyncSession, resident: Resident) -> dict[str, An
             "updated_at": _iso(resident.updated_at),
         },
         "event_registrations": await _registrations(session, resident),
-        **await proposals.resident_data(session, resident.id),
+        **await proposal_export.resident_data(session, resident.id),
         "exported_at": utcnow().isoformat(),
     }
 
 
-async def erase(session: AsyncSession, resident: Resident) -> list[proposals.ErasedCard]:
+async def erase(session: AsyncSession, resident: Resident) -> list[proposal_export.ErasedCard]:
     """Delete the resident. Cannot be undone. (The handler clears the conversation state.)
 
     Poll answers stay as anonymous aggregates (the database detaches them); free-text
@@ -207,12 +207,12 @@ async def erase(session: AsyncSession, resident: Resident) -> list[proposals.Era
     that have not started are cancelled; the others stay, anonymous, for attendance
     figures, without the name, answers and organization. Proposals stay without the link
     to the person, the name, photos and the conversation; their text and place only once
-    the municipality has them (:func:`bot.services.proposals.forget_resident`). Returns
+    the municipality has them (:func:`bot.services.proposal_export.forget_resident`). Returns
     the moderators' cards to redraw.
     """
     await polls.forget_resident(session, resident.id)
     await event_registrations.forget_resident(session, resident.id)
-    cards = await proposals.forget_resident(session, resident.id)
+    cards = await proposal_export.forget_resident(session, resident.id)
     await session.delete(resident)
     await session.flush()
     return cards
