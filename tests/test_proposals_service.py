@@ -360,6 +360,15 @@ async def test_daily_limit_counts_lithuanian_calendar_days(
     assert limited.refusal is SubmitRefusal.DAILY_LIMIT
 
 
+async def test_the_daily_limit_holds_for_submissions_at_once(
+    sessions: async_sessionmaker[AsyncSession], pag: Municipality
+) -> None:
+    (resident,) = await people(sessions, 1)
+    results = await asyncio.gather(*(submit(sessions, resident, pag.id) for _ in range(6)))
+    assert sorted(str(r.refusal) for r in results) == ["None"] * 3 + ["daily_limit"] * 3
+    assert len(await all_of(sessions, Proposal, Proposal.resident_id == resident.id)) == 3
+
+
 async def test_a_resident_not_onboarded_is_refused(
     sessions: async_sessionmaker[AsyncSession], pag: Municipality
 ) -> None:
@@ -667,6 +676,26 @@ async def test_undelivered_until_marked_and_lookups_by_card_and_topic(
         sessions, ProposalAudit, ProposalAudit.action == ProposalAction.DELIVERED
     )
     assert [e.proposal_id for e in delivered_entries] == [first.id, second.id]
+
+
+async def test_asking_again_while_waiting_relays_the_new_question(
+    sessions: async_sessionmaker[AsyncSession], pag: Municipality, staff: None
+) -> None:
+    proposal = await new_proposal(sessions, pag)
+    for question, outcome in (
+        ("Kur tiksliai?", ChangeOutcome.CHANGED),
+        ("Ir kada?", ChangeOutcome.ALREADY),
+    ):
+        async with sessions() as session, session.begin():
+            asked = await proposal_relay.request_information(
+                session, proposal.id, ADMIN, question, admin_ids=ADMINS
+            )
+        assert asked.change.outcome is outcome and asked.relayed is not None
+    texts = [m.text for m in await all_of(sessions, ProposalMessage)]
+    assert texts == ["Kur tiksliai?", "Ir kada?"]
+    assert not await tx(
+        sessions, proposal_relay.mark_delivered, 999_999, chat_id=GROUP, message_id=1
+    )
 
 
 async def test_relay_both_ways(

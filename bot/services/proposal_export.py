@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from bot.services.proposal_relay import messages
 from bot.services.proposals import FORWARDED_STATUSES, blocks_of, my_proposals, record_audit
@@ -74,6 +75,7 @@ async def export_rows(
             & ProposalAudit.action.in_([ProposalAction.SUBMITTED, ProposalAction.STATUS_CHANGED]),
         )
         .order_by(Proposal.created_at, Proposal.id, ProposalAudit.at, ProposalAudit.id)
+        .options(lazyload(Proposal.photos))  # counted in SQL, not loaded
         .execution_options(yield_per=batch)
     )
     if municipality_id is not None:
