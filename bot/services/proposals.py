@@ -9,7 +9,8 @@ No messages are sent here: results carry what the caller must show or tell.
 - new → in_review, info_requested, forwarded, accepted, rejected
 - in_review → info_requested, forwarded, accepted, rejected
 - info_requested → in_review, forwarded, accepted, rejected (the resident's reply moves it
-  back to in_review by itself: :func:`record_resident_reply`)
+  back to in_review by itself:
+  :func:`bot.services.proposal_relay.record_resident_reply`)
 - forwarded → info_requested, accepted, rejected, implemented (the municipality decides)
 - accepted → implemented
 - rejected → in_review (reopening a mistaken rejection; recorded like any step)
@@ -36,7 +37,7 @@ from __future__ import annotations
 import enum
 import math
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -86,7 +87,8 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.REJECTED: frozenset({S.IN_REVIEW}),
     S.IMPLEMENTED: frozenset(),
 }
-# Once the municipality has the proposal, its text is part of the municipality's record.
+# The municipality has the proposal or decided on it: its text is part of its record
+# (kept at erasure, see :func:`bot.services.proposal_export.forget_resident`).
 FORWARDED_STATUSES = frozenset({S.FORWARDED, S.ACCEPTED, S.IMPLEMENTED})
 
 
@@ -700,13 +702,3 @@ async def blocks_of(session: AsyncSession, resident_id: int) -> list[ProposalBlo
             .order_by(ProposalBlock.blocked_at, ProposalBlock.id)
         )
     )
-
-
-def sort_references(references: Sequence[str]) -> list[str]:
-    """References in number order within municipality and year (PAG-2026-0042 < …-10000)."""
-
-    def key(reference: str) -> tuple[str, int, int]:
-        code, year, number = reference.split("-")
-        return code, int(year), int(number)
-
-    return sorted(references, key=key)
