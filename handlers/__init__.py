@@ -23,6 +23,7 @@ from handlers import (
     poll_admin,
     poll_answering,
     poll_results,
+    proposals,
     settings,
     survey_upload,
 )
@@ -39,6 +40,7 @@ def get_routers() -> list[Router]:
         poll_answering.create_router(),
         events.create_router(),
         menu.create_router(),
+        proposals.create_router(),
         notifications.create_router(),
         announcements.create_router(),
         poll_admin.create_router(),

@@ -1,4 +1,4 @@
-"""The main menu's entries. Proposals arrive with their own feature."""
+"""The main menu's entries."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, invert_f
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram import poll_answering as poll_view
 from bot.channels.telegram.filters import MenuButton, Onboarded, is_organizer
 from bot.config import Settings
 from bot.services import polls as poll_service
-from handlers import events
+from handlers import events, proposals
 from models import Resident
 
 
@@ -30,10 +29,6 @@ async def polls(
     )
 
 
-async def proposal(message: Message) -> None:
-    await message.answer(_("Proposals to the municipality cannot be sent through this bot yet."))
-
-
 def create_router() -> Router:
     router = Router(name="menu")
     router.message.filter(F.chat.type == "private", Onboarded())
@@ -44,5 +39,6 @@ def create_router() -> Router:
     router.message.register(events.events_menu, MenuButton("events"))
     # Organizers' /events lists the events they run; residents get the upcoming ones.
     router.message.register(events.events_menu, Command("events"), invert_f(is_organizer))
-    router.message.register(proposal, MenuButton("proposal"))
+    # "Pateikti pasiūlymą" starts a proposal (its steps and Mano pasiūlymai: handlers.proposals).
+    router.message.register(proposals.start, MenuButton("proposal"))
     return router

@@ -10,10 +10,12 @@ from models import AgeGroup
 
 
 class Purpose(StrEnum):
-    """Why a choice is asked: as a step of onboarding or from the settings."""
+    """Why a choice is asked: as a step of onboarding, from the settings, or for a proposal
+    (the municipality it is for)."""
 
     ONBOARDING = "o"
     SETTINGS = "s"
+    PROPOSAL = "p"
 
 
 class ConsentCb(CallbackData, prefix="consent"):

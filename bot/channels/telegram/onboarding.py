@@ -48,8 +48,12 @@ async def municipality_prompt(
     session: AsyncSession, locale: str, purpose: Purpose, page: int = 0
 ) -> dict[str, Any]:
     active = await municipalities.list_active(session, locale)
+    if purpose is Purpose.PROPOSAL:
+        text = _("Which municipality is the proposal for?")
+    else:
+        text = _("Which municipality do you live in?")
     return {
-        "text": _("Which municipality do you live in?"),
+        "text": text,
         "reply_markup": municipality_keyboard(active, locale, purpose, page),
     }
 

@@ -70,10 +70,14 @@ class ProposalConfirmCb(CallbackData, prefix="prx"):
     step: ConfirmStep
 
 
-class ProposalMineCb(CallbackData, prefix="pry"):
-    """Mano pasiūlymai, ``page`` 0-based."""
+OPEN_LIST = -1
 
-    page: int = 0
+
+class ProposalMineCb(CallbackData, prefix="pry"):
+    """Mano pasiūlymai: ``page`` 0-based edits the list in place (its paging buttons);
+    :data:`OPEN_LIST` sends the list's first page as a new message (from another one)."""
+
+    page: int = OPEN_LIST
 
 
 # --- the moderators' card ---------------------------------------------------------------
