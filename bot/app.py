@@ -19,6 +19,7 @@ from bot.channels.telegram.event_jobs import EventJobs
 from bot.channels.telegram.middlewares import UnreachableResidents
 from bot.channels.telegram.poll_jobs import PollJobs
 from bot.channels.telegram.progress import ProgressReporter
+from bot.channels.telegram.proposal_jobs import ProposalJobs
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import create_webhook_app
 from bot.config import ConfigError, Settings
@@ -108,7 +109,8 @@ async def create_application(settings: Settings, token: str) -> Application:
     dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
     poll_jobs = PollJobs(session_factory, bot, i18n, settings, delivery)
     event_jobs = EventJobs(session_factory, bot, i18n, settings, delivery)
-    scheduler = create_scheduler(session_factory, poll_jobs.run, event_jobs.run)
+    proposal_jobs = ProposalJobs(session_factory, bot, i18n, settings)
+    scheduler = create_scheduler(session_factory, poll_jobs.run, event_jobs.run, proposal_jobs.run)
     # Everything imported so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise pause the event loop for ~0.2 s (a burst of
     # delayed sends afterwards could exceed Telegram's rate).

@@ -28,7 +28,9 @@ from pydantic_settings import (
 
 from bot.services.event_reminders import MAX_REMINDER_OFFSET
 from bot.services.events import MAX_OFFER_HOURS, MAX_REMINDERS
+from bot.services.proposals import DEFAULT_DAILY_LIMIT, DEFAULT_DIGEST_DAYS
 from models.events import DEFAULT_OFFER_HOURS, DEFAULT_REMINDER_OFFSETS
+from models.proposals import DEFAULT_CATEGORIES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///dalyvauk.sqlite3"
 TELEGRAM_API_BASE = "https://api.telegram.org"
@@ -186,6 +188,53 @@ class EventSettings(BaseModel):
         return sorted(set(value), reverse=True)
 
 
+DEFAULT_DIGEST_TIME = time(8, 0)
+
+
+class ProposalSettings(BaseModel):
+    """Residents' proposals: the categories offered, the daily limit, and the morning
+    digest of proposals waiting for the moderators."""
+
+    # The categories residents choose from, in this order (each has its label in the bot's
+    # texts, so only these keys are known): PROPOSAL_CATEGORIES=infrastructure,environment
+    categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES)
+    )
+    # Proposals one resident may submit per day (Lithuanian time).
+    daily_limit: int = Field(default=DEFAULT_DAILY_LIMIT, ge=1, le=100)
+    # The digest lists proposals whose status has not changed for more than this many days.
+    digest_days: int = Field(default=DEFAULT_DIGEST_DAYS, ge=1, le=365)
+    # When the digest goes out each morning, in TIMEZONE (Europe/Vilnius).
+    digest_time: time = DEFAULT_DIGEST_TIME
+
+    _split_categories = field_validator("categories", mode="before")(_split_commas)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        keys = list(dict.fromkeys(key.lower() for key in value))
+        unknown = [key for key in keys if key not in DEFAULT_CATEGORIES]
+        if unknown or not keys:
+            raise ValueError(
+                f"unknown categor{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
+                f"choose from {', '.join(DEFAULT_CATEGORIES)}"
+                if unknown
+                else f"name at least one of {', '.join(DEFAULT_CATEGORIES)}"
+            )
+        return keys
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        hours, colon, minutes = value.strip().partition(":")
+        valid = colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+        if valid and int(hours) < 24 and int(minutes) < 60:
+            return time(int(hours), int(minutes))
+        raise ValueError("must be a time of day like 08:00 (in TIMEZONE, Europe/Vilnius)")
+
+
 class RedisSettings(BaseModel):
     url: str | None = None
 
@@ -213,6 +262,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     event: EventSettings = Field(default_factory=EventSettings)
+    proposal: ProposalSettings = Field(default_factory=ProposalSettings)
     timezone: str = "Europe/Vilnius"
     default_locale: str = "lt"
     active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)

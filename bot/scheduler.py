@@ -20,6 +20,8 @@ PROCESSED_UPDATES_KEPT = timedelta(days=2)
 POLL_JOBS_INTERVAL = timedelta(seconds=15)
 # Event reminders and waitlist offers are due at most this late.
 EVENT_JOBS_INTERVAL = timedelta(seconds=30)
+# The proposals' morning digest checks every minute whether its time has come.
+PROPOSAL_JOBS_INTERVAL = timedelta(minutes=1)
 
 
 async def prune_processed_updates(session_factory: async_sessionmaker[AsyncSession]) -> int:
@@ -33,9 +35,11 @@ def create_scheduler(
     session_factory: async_sessionmaker[AsyncSession],
     poll_jobs: Callable[[], Awaitable[object]] | None = None,
     event_jobs: Callable[[], Awaitable[object]] | None = None,
+    proposal_jobs: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
     """``poll_jobs``: closes and opens due polls (``PollJobs.run``), every 15 seconds;
-    ``event_jobs``: event reminders and waitlist offers (``EventJobs.run``), every 30."""
+    ``event_jobs``: event reminders and waitlist offers (``EventJobs.run``), every 30;
+    ``proposal_jobs``: the moderators' morning digest (``ProposalJobs.run``), every minute."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         prune_processed_updates,
@@ -51,6 +55,10 @@ def create_scheduler(
         _every(scheduler, POLL_JOBS_INTERVAL, poll_jobs, "poll_jobs", timedelta(seconds=1))
     if event_jobs is not None:
         _every(scheduler, EVENT_JOBS_INTERVAL, event_jobs, "event_jobs", timedelta(seconds=2))
+    if proposal_jobs is not None:
+        _every(
+            scheduler, PROPOSAL_JOBS_INTERVAL, proposal_jobs, "proposal_jobs", timedelta(seconds=3)
+        )
     return scheduler
 
 

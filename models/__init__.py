@@ -43,7 +43,7 @@ from models.proposals import (
 )
 from models.resident import AgeGroup, Channel, Resident
 from models.roles import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
-from models.runtime import FsmRecord, ProcessedUpdate
+from models.runtime import DailyRun, FsmRecord, ProcessedUpdate
 
 __all__ = [
     "ActorKind",
@@ -52,6 +52,7 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Channel",
+    "DailyRun",
     "Event",
     "EventKind",
     "EventQuestion",

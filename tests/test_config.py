@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings, require_token
+from models.proposals import DEFAULT_CATEGORIES
 
 DALYVAUK = [sys.executable, "-c", "from bot.cli import main; main()"]
 
@@ -121,6 +123,51 @@ def test_bad_event_targets_are_named(monkeypatch: pytest.MonkeyPatch, value: str
     monkeypatch.setenv("EVENT_TARGETS", value)
     with pytest.raises(ConfigError, match=r"^EVENT_TARGETS: "):
         load_settings(_env_file=None)
+
+
+def test_proposal_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(_env_file=None).proposal  # type: ignore[call-arg]
+    assert defaults.categories == list(DEFAULT_CATEGORIES)
+    assert (defaults.daily_limit, defaults.digest_days) == (3, 3)
+    assert defaults.digest_time == time(8, 0)
+    monkeypatch.setenv("PROPOSAL_CATEGORIES", "youth, Environment,youth")
+    monkeypatch.setenv("PROPOSAL_DAILY_LIMIT", "5")
+    monkeypatch.setenv("PROPOSAL_DIGEST_DAYS", "7")
+    monkeypatch.setenv("PROPOSAL_DIGEST_TIME", "7:30")
+    settings = Settings(_env_file=None).proposal  # type: ignore[call-arg]
+    assert settings.categories == ["youth", "environment"]
+    assert (settings.daily_limit, settings.digest_days) == (5, 7)
+    assert settings.digest_time == time(7, 30)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "PROPOSAL_CATEGORIES",
+            "infrastructure,roads",
+            "PROPOSAL_CATEGORIES: unknown category roads; choose from infrastructure, "
+            "environment, culture_leisure, social_services, youth, other",
+        ),
+        ("PROPOSAL_CATEGORIES", ",", "PROPOSAL_CATEGORIES: name at least one of infrastructure"),
+        ("PROPOSAL_DAILY_LIMIT", "0", "PROPOSAL_DAILY_LIMIT: "),
+        ("PROPOSAL_DIGEST_DAYS", "many", "PROPOSAL_DIGEST_DAYS: "),
+        (
+            "PROPOSAL_DIGEST_TIME",
+            "25:00",
+            "PROPOSAL_DIGEST_TIME: must be a time of day like 08:00 (in TIMEZONE, Europe/Vilnius)",
+        ),
+        ("PROPOSAL_DIGEST_TIME", "8", "PROPOSAL_DIGEST_TIME: must be a time of day"),
+    ],
+)
+def test_bad_proposal_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
 
 
 def test_defaults_are_the_embedded_setup() -> None:
