@@ -23,6 +23,7 @@ from handlers import (
     poll_admin,
     poll_answering,
     poll_results,
+    proposal_moderation,
     proposals,
     settings,
     survey_upload,
@@ -33,6 +34,7 @@ def get_routers() -> list[Router]:
     # Order matters: specific handlers first, the fallback last.
     return [
         admin.create_router(),
+        proposal_moderation.create_router(),
         membership.create_router(),
         onboarding.create_router(),
         settings.create_router(),

@@ -11,8 +11,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import proposal_cards
 from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.commands import set_staff_menu
 from bot.config import Settings
@@ -130,7 +131,15 @@ async def moderator_role(message: Message, command: CommandObject, session: Asyn
     await message.answer(text.format(user=f"<code>{target}</code>", municipality=name))
 
 
-async def bind_chat(message: Message, command: CommandObject, session: AsyncSession) -> None:
+async def bind_chat(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    settings: Settings,
+) -> None:
     assert message.from_user is not None
     if message.chat.type not in {"group", "supergroup"}:
         await message.answer(
@@ -157,6 +166,14 @@ async def bind_chat(message: Message, command: CommandObject, session: AsyncSess
             "This chat is now the moderators' chat of {municipality}. Proposals from its "
             "residents will arrive here."
         ).format(municipality=municipality.short_lt)
+    )
+    # Proposals that waited for a moderators' chat arrive once the binding is committed.
+    municipality_id = municipality.id
+    after_commit(
+        session,
+        lambda: proposal_cards.deliver_waiting(
+            bot, session_factory, i18n, settings, municipality_id
+        ),
     )
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import proposal_cards
+from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.callbacks import ForgetCb, SettingsCb
 from bot.channels.telegram.keyboards import forget_keyboard
 from bot.channels.telegram.replies import replace_prompt, send_to_chat
+from bot.config import Settings
 from bot.services import residents
 from models import Resident
 
@@ -85,11 +89,21 @@ async def forget_confirmed(
     session: AsyncSession,
     resident: Resident | None,
     state: FSMContext,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    settings: Settings,
 ) -> None:
     if resident is None:
         await query.answer(_("Your data has already been deleted."))
         return
-    await residents.erase(session, resident)
+    erased = await residents.erase(session, resident)
+    # The moderators' cards of the resident's proposals show what is left of them.
+    if erased:
+        ids = [card.proposal_id for card in erased]
+        after_commit(
+            session, lambda: proposal_cards.redraw_cards(bot, session_factory, i18n, settings, ids)
+        )
     await state.clear()
     await query.answer()
     await replace_prompt(query, _("Your data has been deleted."))

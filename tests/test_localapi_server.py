@@ -467,6 +467,50 @@ async def test_group_command_entity_covers_the_bot_username(api: LocalBotAPI, bo
     assert update.message.entities[0].length == len("/balsuoti@dalyvauk_test_bot")
 
 
+async def test_forum_topics_carry_their_messages(api: LocalBotAPI, bot: Bot) -> None:
+    api.add_group(GROUP_ID, "Moderatoriai", is_forum=True)
+    assert (await bot.get_chat(GROUP_ID)).is_forum
+
+    topic = await bot.create_forum_topic(GROUP_ID, name="PAG-2026-0042")
+    assert topic.name == "PAG-2026-0042"
+    assert api.forum_topics(GROUP_ID) == {topic.message_thread_id: "PAG-2026-0042"}
+    card = await bot.send_message(GROUP_ID, "kortelė", message_thread_id=topic.message_thread_id)
+    assert card.message_thread_id == topic.message_thread_id and card.is_topic_message
+    # A user's message in the topic replies to the topic's service message unless it
+    # replies to another one.
+    await api.send_text(
+        USER_ID, "klausimas", chat_id=GROUP_ID, message_thread_id=topic.message_thread_id
+    )
+    await api.send_text(
+        USER_ID,
+        "atsakymas",
+        chat_id=GROUP_ID,
+        message_thread_id=topic.message_thread_id,
+        reply_to_message_id=card.message_id,
+    )
+    first, second = [u.message for u in await bot.get_updates()]
+    assert first is not None and second is not None
+    assert first.is_topic_message and first.message_thread_id == topic.message_thread_id
+    assert first.reply_to_message is not None
+    assert first.reply_to_message.message_id == topic.message_thread_id
+    assert first.reply_to_message.forum_topic_created is not None
+    assert second.reply_to_message is not None
+    assert second.reply_to_message.message_id == card.message_id
+
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(GROUP_ID, "niekur", message_thread_id=9999)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_TITLE_INVALID"):
+        await bot.create_forum_topic(GROUP_ID, name="x" * 129)
+
+
+async def test_forum_topics_only_in_forums(api: LocalBotAPI, bot: Bot) -> None:
+    api.add_group(GROUP_ID, "Vilniaus bendruomenė")
+    assert not (await bot.get_chat(GROUP_ID)).is_forum
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.create_forum_topic(GROUP_ID, name="PAG-2026-0042")
+    assert api.forum_topics(GROUP_ID) == {}
+
+
 async def test_offset_confirms_and_drops_earlier_updates(api: LocalBotAPI, bot: Bot) -> None:
     for text in ("vienas", "du", "trys"):
         await api.send_text(USER_ID, text)

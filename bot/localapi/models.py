@@ -17,7 +17,9 @@ __all__ = [
     "WebhookConfig",
 ]
 
-MessageKind = Literal["text", "photo", "document", "sticker", "voice", "location"]
+MessageKind = Literal[
+    "text", "photo", "document", "sticker", "voice", "location", "forum_topic_created"
+]
 
 
 @dataclass

@@ -152,6 +152,8 @@ class _Chat:
     reply_keyboard: JSONDict | None = None
     owner_id: int | None = None
     admin_ids: set[int] = field(default_factory=set)
+    # forum topics by message_thread_id (the id of the topic's "created" service message)
+    topics: dict[int, JSONDict] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -160,6 +162,15 @@ class _Chat:
     @property
     def is_private(self) -> bool:
         return bool(self.api["type"] == "private")
+
+    @property
+    def is_forum(self) -> bool:
+        return bool(self.api.get("is_forum"))
+
+    def check_thread(self, thread_id: int | None) -> None:
+        """In a forum, a message may go only to a topic that exists."""
+        if thread_id is not None and self.is_forum and thread_id not in self.topics:
+            raise ApiError.bad_request("message thread not found")
 
     def allocate_message_id(self) -> int:
         message_id = self.next_message_id
@@ -424,8 +435,10 @@ class LocalBotAPI:
         *,
         chat_id: int | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> int:
-        """The user sends ``text``; returns the update_id.
+        """The user sends ``text``; returns the update_id. ``message_thread_id``: a forum
+        topic of the group (see :meth:`forum_topics`).
 
         Text starting with ``/`` gets a ``bot_command`` entity for the command word.
         """
@@ -443,6 +456,7 @@ class LocalBotAPI:
             text=text,
             entities=entities,
             reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
         )
         return self._push_message(message)
 
@@ -994,6 +1008,7 @@ class LocalBotAPI:
             ("getMyDescription", self._profile_getter("description"), "other"),
             ("setMyShortDescription", self._profile_setter("short_description", 120), "other"),
             ("getMyShortDescription", self._profile_getter("short_description"), "other"),
+            ("createForumTopic", self._api_create_forum_topic, "other"),
             ("getChat", self._api_get_chat, "other"),
             ("getChatMember", self._api_get_chat_member, "other"),
             ("getChatAdministrators", self._api_get_chat_administrators, "other"),
@@ -1049,10 +1064,17 @@ class LocalBotAPI:
             "chat": dict(chat.api),
             "date": message.date,
         }
+        reply_to = message.reply_to_message_id
         if message.message_thread_id is not None:
             result["message_thread_id"] = message.message_thread_id
-        if with_reply and message.reply_to_message_id is not None:
-            target = chat.messages.get(message.reply_to_message_id)
+            if chat.is_forum:
+                # In a forum topic, a message that replies to nothing replies to the topic's
+                # "created" service message, as Telegram sends it.
+                result["is_topic_message"] = True
+                if reply_to is None and message.message_thread_id != message.message_id:
+                    reply_to = message.message_thread_id
+        if with_reply and reply_to is not None:
+            target = chat.messages.get(reply_to)
             if target is not None and not target.deleted:
                 result["reply_to_message"] = self._message_api(target, with_reply=False)
         if message.edit_date is not None:
@@ -1085,6 +1107,9 @@ class LocalBotAPI:
     ) -> StoredMessage:
         if reply_to_message_id is not None and reply_to_message_id not in chat.messages:
             raise LookupError(f"no message {reply_to_message_id} in chat {chat.id} to reply to")
+        thread_id = extra.get("message_thread_id")
+        if thread_id is not None and thread_id not in chat.topics:
+            raise LookupError(f"no forum topic {thread_id} in chat {chat.id}")
         message = StoredMessage(
             message_id=chat.allocate_message_id(),
             chat_id=chat.id,
@@ -1259,6 +1284,7 @@ class LocalBotAPI:
         **extra: Any,
     ) -> JSONDict:
         """Store a validated bot message and return its Bot API ``Message`` object."""
+        chat.check_thread(params.get_int("message_thread_id"))
         message = StoredMessage(
             message_id=chat.allocate_message_id(),
             chat_id=chat.id,
@@ -1781,6 +1807,32 @@ class LocalBotAPI:
     # ------------------------------------------------------------------------------------------
     # Bot API methods: chats and members
     # ------------------------------------------------------------------------------------------
+    async def _api_create_forum_topic(self, params: Params) -> JSONDict:
+        chat = self._require_chat(params)
+        if not chat.is_forum:
+            raise ApiError.bad_request("the chat is not a forum")
+        name = params.get_str("name") or ""
+        if not 1 <= len(name) <= 128:
+            raise ApiError.bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
+        topic: JSONDict = {"name": name, "icon_color": params.get_int("icon_color") or 7322096}
+        thread_id = chat.allocate_message_id()
+        chat.messages[thread_id] = StoredMessage(
+            message_id=thread_id,
+            chat_id=chat.id,
+            from_bot=True,
+            date=_now(),
+            kind="forum_topic_created",
+            from_user_id=self.bot_id,
+            message_thread_id=thread_id,
+            media={"forum_topic_created": dict(topic)},
+        )
+        chat.topics[thread_id] = topic
+        return {"message_thread_id": thread_id, **topic}
+
+    def forum_topics(self, chat_id: int) -> dict[int, str]:
+        """The topics of a forum group: name by ``message_thread_id``."""
+        return {thread: str(t["name"]) for thread, t in self._chats[chat_id].topics.items()}
+
     async def _api_get_chat(self, params: Params) -> JSONDict:
         chat = self._require_chat(params)
         return {

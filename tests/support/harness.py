@@ -83,10 +83,19 @@ class BotHarness:
         self.api.add_user(user_id, first_name, **user)
         return Chat(self, user_id=user_id, chat_id=user_id)
 
-    def group(self, chat_id: int, title: str, member_id: int, first_name: str = "Rasa") -> Chat:
-        """``member_id`` in the group ``chat_id`` (created on first use)."""
+    def group(
+        self,
+        chat_id: int,
+        title: str,
+        member_id: int,
+        first_name: str = "Rasa",
+        *,
+        is_forum: bool = False,
+    ) -> Chat:
+        """``member_id`` in the group ``chat_id`` (created on first use; ``is_forum``: with
+        topics)."""
         if chat_id not in self._groups:
-            self.api.add_group(chat_id, title)
+            self.api.add_group(chat_id, title, is_forum=is_forum)
             self._groups.add(chat_id)
         self.api.add_user(member_id, first_name)
         return Chat(self, user_id=member_id, chat_id=chat_id)
