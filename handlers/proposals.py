@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import proposal_cards as cards
 from bot.channels.telegram import proposal_view as view
+from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.callbacks import MunicipalityCb, Purpose
 from bot.channels.telegram.filters import typed_answer
 from bot.channels.telegram.keyboards import municipality_keyboard
@@ -40,12 +42,11 @@ from bot.channels.telegram.proposal_callbacks import (
 )
 from bot.channels.telegram.replies import edit_markup, replace_prompt, send_to_chat
 from bot.config import Settings
-from bot.services import municipalities
+from bot.services import municipalities, proposal_relay
 from bot.services import proposals as service
 from bot.services.proposals import PhotoRef, ProposalError, ProposalProblem, ProposalSpec
-from models import Resident, utcnow
+from models import Proposal, Resident, utcnow
 from models.proposals import (
-    DEFAULT_CATEGORIES,
     MAX_PHOTOS,
     PLACE_MAX_LENGTH,
     TEXT_MAX_LENGTH,
@@ -99,7 +100,7 @@ async def _refusal(session: AsyncSession, resident: Resident, settings: Settings
     block = await service.active_block(session, resident.id)
     if block is not None:
         return view.blocked(block.reason)
-    limit = service.DEFAULT_DAILY_LIMIT
+    limit = settings.proposal.daily_limit
     if await service.submitted_today(session, resident.id, utcnow()) >= limit:
         return view.daily_limit(limit)
     return None
@@ -129,7 +130,9 @@ async def start(
         await message.answer(refusal, reply_markup=view.my_proposals_entry())
         return
     await _save(state, {}, ProposalForm.topic)
-    await message.answer(view.topic_prompt(), reply_markup=view.topic_keyboard(DEFAULT_CATEGORIES))
+    await message.answer(
+        view.topic_prompt(), reply_markup=view.topic_keyboard(settings.proposal.categories)
+    )
 
 
 async def topic_chosen(
@@ -144,7 +147,7 @@ async def topic_chosen(
     draft = await _at(query, state, ProposalForm.topic)
     if draft is None:
         return
-    if callback_data.category not in DEFAULT_CATEGORIES:
+    if callback_data.category not in settings.proposal.categories:
         await send_to_chat(query, text=view.stale_button())
         return
     draft["category"] = callback_data.category
@@ -357,6 +360,9 @@ async def confirm_pressed(
     session: AsyncSession,
     resident: Resident,
     settings: Settings,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
 ) -> None:
     draft = await _at(query, state, ProposalForm.confirm)
     if draft is None:
@@ -371,7 +377,7 @@ async def confirm_pressed(
         await send_to_chat(
             query,
             text=view.topic_prompt(),
-            reply_markup=view.topic_keyboard(DEFAULT_CATEGORIES),
+            reply_markup=view.topic_keyboard(settings.proposal.categories),
         )
         return
     try:
@@ -379,8 +385,8 @@ async def confirm_pressed(
             session,
             resident,
             _spec(draft),
-            daily_limit=service.DEFAULT_DAILY_LIMIT,
-            categories=DEFAULT_CATEGORIES,
+            daily_limit=settings.proposal.daily_limit,
+            categories=settings.proposal.categories,
         )
     except ProposalError as exc:
         logger.info("proposal draft of resident %s refused: %s", resident.id, exc.problem)
@@ -397,13 +403,18 @@ async def confirm_pressed(
         if result.refusal is service.SubmitRefusal.BLOCKED:
             text = view.blocked(result.block_reason)
         elif result.refusal is service.SubmitRefusal.DAILY_LIMIT:
-            text = view.daily_limit(result.limit or service.DEFAULT_DAILY_LIMIT)
+            text = view.daily_limit(result.limit or settings.proposal.daily_limit)
         else:
             text = view.not_onboarded()
         await replace_prompt(query, text)
         return
-    reference = result.proposal.reference
-    logger.info("resident %s submitted proposal %s", resident.id, result.proposal.id)
+    reference, proposal_id = result.proposal.reference, result.proposal.id
+    logger.info("resident %s submitted proposal %s", resident.id, proposal_id)
+    # The card goes to the moderators' chat (or the admins hear that none is bound).
+    after_commit(
+        session,
+        lambda: cards.after_submission(bot, session_factory, i18n, settings, proposal_id),
+    )
     await replace_prompt(
         query,
         view.submitted(reference)
@@ -419,12 +430,57 @@ async def not_text(message: Message) -> None:
     await message.answer(view.write_text_please())
 
 
+async def not_a_place(message: Message) -> None:
+    await message.answer(view.place_please(), reply_markup=view.place_keyboard())
+
+
 async def not_photo(message: Message) -> None:
     await message.answer(view.send_photo_please())
 
 
 async def use_buttons(message: Message) -> None:
     await message.answer(view.use_buttons_please())
+
+
+# --- the resident's replies to the moderators --------------------------------------------
+
+
+async def in_conversation(
+    message: Message, session: AsyncSession, resident: Resident | None = None
+) -> dict[str, Proposal] | bool:
+    """Typed text of a registered resident outside any dialogue that answers a proposal: a
+    reply to a relayed moderators' message, or the next text while one waits for
+    information."""
+    if resident is None or not resident.is_onboarded or not typed_answer(message):
+        return False
+    replied = message.reply_to_message
+    proposal = await proposal_relay.open_conversation(
+        session,
+        resident.id,
+        reply_to_message_id=str(replied.message_id) if replied is not None else None,
+    )
+    return {"proposal": proposal} if proposal is not None else False
+
+
+async def reply_to_moderators(
+    message: Message,
+    proposal: Proposal,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+) -> None:
+    relayed = await proposal_relay.record_resident_reply(
+        session, proposal, message.text or "", resident_message_id=str(message.message_id)
+    )
+    message_id = relayed.message.id
+    logger.info("proposal %s: the resident replied (message %s)", proposal.id, message_id)
+    after_commit(
+        session,
+        lambda: cards.relay_resident_reply(bot, session_factory, i18n, settings, message_id),
+    )
+    await message.answer(view.reply_relayed(proposal.reference))
 
 
 # --- Mano pasiūlymai --------------------------------------------------------------------
@@ -481,7 +537,8 @@ def create_router() -> Router:
     msg(place_typed, StateFilter(form.place), typed_answer)
     msg(place_located, StateFilter(form.place), F.location)
     msg(text_typed, StateFilter(form.text), typed_answer)
-    msg(not_text, StateFilter(form.place, form.text), ~F.text)
+    msg(not_a_place, StateFilter(form.place), ~F.text)
+    msg(not_text, StateFilter(form.text), ~F.text)
     msg(photo_sent, StateFilter(form.photos), F.photo)
     msg(not_photo, StateFilter(form.photos), _wrong_kind)
     msg(
@@ -489,4 +546,5 @@ def create_router() -> Router:
         StateFilter(form.topic, form.municipality, form.name, form.confirm),
         _wrong_kind,
     )
+    router.message.register(reply_to_moderators, StateFilter(None), in_conversation)
     return router

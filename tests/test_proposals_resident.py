@@ -83,6 +83,7 @@ async def service_proposal(db: Database, chat_id: int, text: str = TEXT) -> int:
 async def test_the_whole_dialogue_with_location_photos_and_the_name(
     harness: BotHarness, db: Database
 ) -> None:
+    admin = harness.chat(ADMIN_ID, "Tomas")
     chat = harness.chat(5001, "Ona", last_name="Petraitienė")
     await onboard(chat)
 
@@ -137,6 +138,8 @@ async def test_the_whole_dialogue_with_location_photos_and_the_name(
     assert chat.last_text.startswith(f"Ačiū! Jūsų pasiūlymo numeris {reference}.")
     # No moderators' chat is bound: the resident is told it will reach them soon.
     assert "netrukus pasieks moderatorius" in chat.last_text
+    # ... and the admins hear that it waits for a moderators' chat.
+    assert any(reference in m.text and "/bind PAG" in m.text for m in admin.messages)
     assert re.fullmatch(r"[A-Z]{3}-\d{4}-\d{4}", reference)
 
     [saved] = await load(db)
@@ -184,7 +187,9 @@ async def test_bad_input_is_answered_politely_and_the_draft_is_kept(
     await chat.click("Jaunimas", topic_message)
     await chat.click("Pagėgių sav.")
     await chat.send_sticker()  # the place step takes text or a location
-    assert chat.reply_texts == ["Parašykite pasiūlymą tekstu."]
+    assert chat.reply_texts == [
+        "Parašykite vietą, pasidalykite vieta žemėlapyje arba paspauskite „Praleisti“."
+    ]
     await chat.click("Praleisti")
 
     await chat.send("Per trumpai")
@@ -398,3 +403,65 @@ async def test_my_proposals_with_statuses_history_and_pages(
     # A forged page far away shows the last page.
     await chat.press(page.message_id, "pry:99")
     assert first.reference in chat.api.message(chat.chat_id, page.message_id).text
+
+
+GROUP = -100_555
+
+
+async def test_the_card_reaches_the_moderators_and_the_resident_answers_them(
+    harness: BotHarness, db: Database
+) -> None:
+    moderators = harness.group(GROUP, "Pagėgių moderatoriai", ADMIN_ID, first_name="Tomas")
+    await moderators.send("/bind PAG")
+    chat = harness.chat(5009, "Ona")
+    await onboard(chat)
+    await to_text_step(chat)
+    await chat.send(TEXT)
+    await chat.send_photo()
+    await chat.click("Baigti")
+    await chat.click("Ne, tik slapyvardį")
+    await chat.click("Pateikti")
+    [saved] = await load(db)
+    reference = saved.reference
+    assert chat.last_text.startswith(f"Ačiū! Jūsų pasiūlymo numeris {reference}.")
+    assert "Moderatoriai jį peržiūrės" in chat.last_text
+    # The card (after the commit), with the photo as a reply to it.
+    assert saved.card_chat_id == GROUP and saved.card_message_id is not None
+    card = chat.api.message(GROUP, saved.card_message_id)
+    assert reference in card.text and TEXT in card.text
+    assert "Gyventojas #" in card.text and "Ona" not in card.text
+    photos = [m for m in chat.api.bot_messages(GROUP) if m.reply_to_message_id == card.message_id]
+    assert len(photos) == 1
+
+    # Asked for information, the resident answers with a Telegram reply.
+    await moderators.click("Paprašyti informacijos")
+    await moderators.send("Prie kurio mokyklos įėjimo?")
+    question = chat.last
+    assert "Prie kurio mokyklos įėjimo?" in question.text
+    await chat.send("Prie pagrindinio įėjimo.", reply_to_message_id=question.message_id)
+    assert chat.reply_texts == [f"Jūsų atsakymą perdavėme moderatoriams (pasiūlymas {reference})."]
+    relayed = chat.api.bot_messages(GROUP)[-1]
+    assert relayed.text == f"{reference} – gyventojas atsako: Prie pagrindinio įėjimo."
+    assert relayed.reply_to_message_id == card.message_id
+    assert (await load(db))[0].status is ProposalStatus.IN_REVIEW
+
+    # With no question waiting, plain text is not relayed.
+    in_group = len(chat.api.bot_messages(GROUP))
+    await chat.send("Ar jau žinote ką nors?")
+    assert not any("perdavėme" in text for text in chat.reply_texts)
+    assert len(chat.api.bot_messages(GROUP)) == in_group
+
+    # Asked again: the next typed text is the answer, without replying.
+    await moderators.click("Paprašyti informacijos")
+    await moderators.send("Kokio ilgio gatvės atkarpa?")
+    await chat.send("Apie du šimtus metrų.")
+    assert chat.reply_texts == [f"Jūsų atsakymą perdavėme moderatoriams (pasiūlymas {reference})."]
+    assert chat.api.bot_messages(GROUP)[-1].text.endswith("Apie du šimtus metrų.")
+
+    await chat.tap_menu("Pateikti pasiūlymą")
+    await chat.click("Mano pasiūlymai")
+    history = chat.last_text
+    assert f"{reference} – Infrastruktūra: peržiūrimas" in history
+    assert ": laukiama informacijos" in history
+    assert ": moderatoriai jums parašė" in history
+    assert ": atsakėte moderatoriams" in history

@@ -112,6 +112,10 @@ def place_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[_button(_("Skip"), ProposalSkipPlaceCb())]])
 
 
+def place_please() -> str:
+    return _("Please write the place, share a location, or press “Skip”.")
+
+
 def place_too_long() -> str:
     return _("The place is too long: please write at most {limit} characters.").format(
         limit=PLACE_MAX_LENGTH
@@ -283,6 +287,12 @@ def not_onboarded() -> str:
 
 def municipality_unavailable() -> str:
     return _("This municipality is not available. Please choose another one.")
+
+
+def reply_relayed(reference: str) -> str:
+    return _("Your answer was passed on to the moderators (proposal {reference}).").format(
+        reference=reference
+    )
 
 
 # --- Mano pasiūlymai --------------------------------------------------------------------
