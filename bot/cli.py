@@ -13,6 +13,7 @@ import typer
 from bot import __version__
 from bot.cli_events import events_cli, report_command
 from bot.cli_polls import poll_cli, survey_cli
+from bot.cli_proposals import proposals_cli
 from bot.config import ConfigError, Settings, load_settings, require_token
 
 cli = typer.Typer(
@@ -27,6 +28,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(poll_cli, name="poll")
 cli.add_typer(survey_cli, name="survey")
 cli.add_typer(events_cli, name="events")
+cli.add_typer(proposals_cli, name="proposals")
 cli.command("report")(report_command)
 
 

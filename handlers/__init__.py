@@ -23,6 +23,7 @@ from handlers import (
     poll_admin,
     poll_answering,
     poll_results,
+    proposal_export,
     proposal_moderation,
     proposals,
     settings,
@@ -50,5 +51,6 @@ def get_routers() -> list[Router]:
         poll_results.create_router(),
         survey_upload.create_router(),
         event_attendance.create_router(),
+        proposal_export.create_router(),
         fallback.create_router(),
     ]

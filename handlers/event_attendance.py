@@ -14,15 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import tempfile
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, FSInputFile, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +32,11 @@ from bot.channels.telegram.event_callbacks import (
     AttendancePageCb,
 )
 from bot.channels.telegram.filters import is_organizer, typed_text
-from bot.channels.telegram.replies import replace_prompt
+from bot.channels.telegram.replies import answer_exports, replace_prompt
 from bot.config import Settings
 from bot.services import event_attendance, event_export, events
 from bot.services.event_attendance import AttendanceEntry, AttendanceRefusal
 from bot.services.event_registrations import normalize_code
-from bot.services.poll_export import ExportFormat
 from models import Event, Registration
 
 logger = logging.getLogger(__name__)
@@ -266,16 +263,13 @@ async def export_registrations(
     event = await _event(message, command, session)
     if event is None:
         return
-    with tempfile.TemporaryDirectory(prefix="dalyvauk-export-") as folder:
-        files = []
-        for fmt in (ExportFormat.CSV, ExportFormat.XLSX):
-            path = Path(folder) / event_export.export_filename(event.id, fmt)
-            count = await event_export.write_export(session, event, fmt, path)
-            files.append(path)
-        logger.info("event %s exported for %s: %s rows", event.id, message.chat.id, count)
-        caption = view.export_caption(event, count, i18n.current_locale)
-        for path in files:
-            await message.answer_document(FSInputFile(path, filename=path.name), caption=caption)
+    count = await answer_exports(
+        message,
+        lambda fmt: event_export.export_filename(event.id, fmt),
+        lambda fmt, path: event_export.write_export(session, event, fmt, path),
+        lambda count: view.export_caption(event, count, i18n.current_locale),
+    )
+    logger.info("event %s exported for %s: %s rows", event.id, message.chat.id, count)
 
 
 async def show_report(

@@ -9,12 +9,10 @@ organizers of one deployment share their polls, so any organizer may read any po
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import FSInputFile, Message
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +21,9 @@ from bot.channels.telegram import poll_chart
 from bot.channels.telegram import poll_results as view
 from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.filters import is_organizer
+from bot.channels.telegram.replies import answer_exports
 from bot.config import ConfigError, Settings, require_pseudonym_secret
 from bot.services import poll_export, polls
-from bot.services.poll_export import ExportFormat
 from models import Poll
 
 logger = logging.getLogger(__name__)
@@ -97,14 +95,9 @@ async def export_answers(
             )
         )
         return
-    with tempfile.TemporaryDirectory(prefix="dalyvauk-export-") as folder:
-        files = []
-        for fmt in (ExportFormat.CSV, ExportFormat.XLSX):
-            path = Path(folder) / poll_export.export_filename(poll.id, fmt)
-            count = await poll_export.write_export(session, poll.id, secret, fmt, path)
-            files.append(path)
-        logger.info("poll %s exported for %s: %s answers", poll.id, message.chat.id, count)
-        caption = _(
+
+    def caption(count: int) -> str:
+        return _(
             "Answers to poll no. {id}: {rows}. Residents are shown by pseudonym, "
             "never by their chat number."
         ).format(
@@ -113,8 +106,14 @@ async def export_answers(
                 count=view.number(count, i18n.current_locale)
             ),
         )
-        for path in files:
-            await message.answer_document(FSInputFile(path, filename=path.name), caption=caption)
+
+    count = await answer_exports(
+        message,
+        lambda fmt: poll_export.export_filename(poll.id, fmt),
+        lambda fmt, path: poll_export.write_export(session, poll.id, secret, fmt, path),
+        caption,
+    )
+    logger.info("poll %s exported for %s: %s answers", poll.id, message.chat.id, count)
 
 
 async def refuse(message: Message) -> None:

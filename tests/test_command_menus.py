@@ -29,6 +29,7 @@ ORGANIZER = [
     "attendance",
     "event_export",
     "report",
+    "proposals_export",
 ]
 ADMIN = [
     "roles",

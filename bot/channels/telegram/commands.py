@@ -50,6 +50,7 @@ ORGANIZER_COMMANDS = (
     ("attendance", N_("Mark who came: /attendance NUMBER")),
     ("event_export", N_("An event's registrations as files: /event_export NUMBER")),
     ("report", N_("Events report against the programme's targets")),
+    ("proposals_export", N_("A municipality's proposals as files: /proposals_export CODE")),
 )
 ADMIN_COMMANDS = (
     ("roles", N_("Organizers, moderators and their chats")),

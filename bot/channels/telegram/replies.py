@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
+
+from bot.services.poll_export import ExportFormat
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +49,24 @@ async def send_to_chat(query: CallbackQuery, **kwargs: Any) -> None:
     """Send a new message into the chat where the button was pressed."""
     if query.message is not None:
         await query.bot.send_message(query.message.chat.id, **kwargs)  # type: ignore[union-attr]
+
+
+async def answer_exports(
+    message: Message,
+    filename: Callable[[ExportFormat], str],
+    write: Callable[[ExportFormat, Path], Awaitable[int]],
+    caption: Callable[[int], str],
+) -> int:
+    """Write an export as CSV and as XLSX into a temporary folder and send both files, each
+    with the caption made from the number of rows; returns that number."""
+    with tempfile.TemporaryDirectory(prefix="dalyvauk-export-") as folder:
+        files = []
+        count = 0
+        for fmt in (ExportFormat.CSV, ExportFormat.XLSX):
+            path = Path(folder) / filename(fmt)
+            count = await write(fmt, path)
+            files.append(path)
+        text = caption(count)
+        for path in files:
+            await message.answer_document(FSInputFile(path, filename=path.name), caption=text)
+    return count
