@@ -477,3 +477,33 @@ async def test_in_a_forum_each_proposal_has_its_own_topic(
     answer = rasa.api.bot_messages(GROUP)[-1]
     assert answer.text == f"{second.reference} – gyventojas atsako: Papildau."
     assert answer.message_thread_id == second.topic_thread_id
+
+
+async def test_a_long_history_keeps_the_card_within_telegrams_limit(
+    harness: BotHarness, db: Database
+) -> None:
+    _admin, rasa = await _staff(harness)
+    await _resident(harness, db)
+    proposal = await _submit(harness, db)
+    long_text = "Ilgas tekstas apie suoliukus ir takelius. " * 48  # close to 2000 characters
+    async with db.sessions() as session, session.begin():
+        stored = await session.get(Proposal, proposal.id)
+        assert stored is not None
+        stored.text = long_text.strip()
+        for round_ in range(8):
+            reason = f"Priežastis {round_}: " + "per brangu, " * 80
+            for to in (ProposalStatus.REJECTED, ProposalStatus.IN_REVIEW):
+                change = await proposals.change_status(
+                    session, proposal.id, RASA, to, admin_ids=[], reason=reason
+                )
+                assert change.to_status is to
+    app = harness.app
+    assert app is not None
+    await proposal_cards.redraw_card(
+        app.bot, app.session_factory, app.i18n, app.settings, proposal.id
+    )
+    card = _card(rasa, proposal)
+    assert len(card) <= 4096
+    assert long_text.strip() in card
+    assert "ankstesni" in card or "ankstesnių" in card
+    assert "Peržiūrimas – Rasa, " in card.splitlines()[-3]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ from models import (
 logger = logging.getLogger(__name__)
 
 S = ProposalStatus
+CARD_MAX_LENGTH = 4096  # a message's text
+REASON_SHOWN = 300  # characters of a rejection reason in the card's history
 # The order of the buttons on a card.
 _MOVE_ORDER = (S.IN_REVIEW, S.INFO_REQUESTED, S.FORWARDED, S.ACCEPTED, S.REJECTED, S.IMPLEMENTED)
 
@@ -155,12 +158,34 @@ def card_view(
             who = _("resident") + ", "
         line = f"{label} – {html.escape(who)}{when}"
         if entry.to_status is S.REJECTED and entry.note:
-            line += ": „" + html.escape(entry.note) + "“"
+            line += ": „" + html.escape(_shorten(entry.note, REASON_SHOWN)) + "“"
         history.append(line)
+    tail = ["", _("Reply to this card to write to the resident.")]
+    # The oldest steps give way when the card would be longer than Telegram allows.
+    earlier = 0
+    while history and _visible_length([*lines, "", "", *history, *tail]) > CARD_MAX_LENGTH:
+        history.pop(0)
+        earlier += 1
     if history:
-        lines += ["", _("<b>History</b>"), *history]
-    lines += ["", _("Reply to this card to write to the resident.")]
+        lines += ["", _("<b>History</b>")]
+        if earlier:
+            lines.append(
+                _("… {count} earlier step", "… {count} earlier steps", earlier).format(
+                    count=earlier
+                )
+            )
+        lines += history
+    lines += tail
     return CardView("\n".join(lines), card_keyboard(proposal, author_blocked=author_blocked))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _visible_length(lines: list[str]) -> int:
+    """How long the text is as Telegram counts it (tags parsed away, entities decoded)."""
+    return len(html.unescape(re.sub(r"<[^>]+>", "", "\n".join(lines))))
 
 
 def card_keyboard(proposal: Proposal, *, author_blocked: bool) -> InlineKeyboardMarkup | None:
