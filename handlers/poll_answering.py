@@ -18,7 +18,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -214,7 +214,7 @@ async def _question_of(session: AsyncSession, result: AnswerResult) -> tuple[Pol
 async def _answered(
     query: CallbackQuery,
     result: AnswerResult,
-    marked: InlineKeyboardMarkup | None,
+    selected: frozenset[int],
     *,
     session: AsyncSession,
     resident: Resident,
@@ -222,20 +222,22 @@ async def _answered(
     settings: Settings,
     locale: str,
 ) -> None:
-    """The outcome of a button answer: a new question only for a first answer."""
+    """The outcome of a button answer: the question's buttons redrawn with ``selected``
+    marked ✓ (option ids, or the scale value), a new question only for a first answer."""
     if result.outcome is AnswerOutcome.REFUSED:
         await _refuse(query, result.refusal)
         return
     if result.outcome is AnswerOutcome.UNCHANGED:
         await query.answer(view.already_saved_text())
         return
+    poll, question = await _question_of(session, result)
+    marked = view.question_keyboard(question, selected)
     if result.outcome is AnswerOutcome.CHANGED:
         await query.answer(view.changed_text())
         await edit_markup(query, marked)
         return
     await query.answer()
     await edit_markup(query, marked)
-    poll, _question = await _question_of(session, result)
     await _continue(
         query.bot,  # type: ignore[arg-type]
         query.from_user.id,
@@ -286,14 +288,10 @@ async def choice_pressed(
     result = await polls.answer_single(
         session, callback_data.question, resident, callback_data.option
     )
-    marked = None
-    if result.ok:
-        _poll, question = await _question_of(session, result)
-        marked = view.single_keyboard(question, callback_data.option)
     await _answered(
         query,
         result,
-        marked,
+        frozenset({callback_data.option}),
         session=session,
         resident=resident,
         state=state,
@@ -317,14 +315,10 @@ async def scale_pressed(
     result = await polls.answer_scale(
         session, callback_data.question, resident, callback_data.value
     )
-    marked = None
-    if result.ok:
-        _poll, question = await _question_of(session, result)
-        marked = view.scale_keyboard(question, callback_data.value)
     await _answered(
         query,
         result,
-        marked,
+        frozenset({callback_data.value}),
         session=session,
         resident=resident,
         state=state,
@@ -371,15 +365,13 @@ async def choices_submitted(
         await _refuse(query, Refusal.NOT_ONBOARDED)
         return
     result = await polls.submit_multiple(session, callback_data.question, resident)
-    marked = None
+    selected: frozenset[int] = frozenset()
     if result.ok:
-        _poll, question = await _question_of(session, result)
-        selected = await polls.selected_options(session, question.id, resident)
-        marked = view.multiple_keyboard(question, selected)
+        selected = await polls.selected_options(session, callback_data.question, resident)
     await _answered(
         query,
         result,
-        marked,
+        selected,
         session=session,
         resident=resident,
         state=state,
