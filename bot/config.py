@@ -34,6 +34,8 @@ from models.proposals import DEFAULT_CATEGORIES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///dalyvauk.sqlite3"
 TELEGRAM_API_BASE = "https://api.telegram.org"
+MESSENGER_API_BASE = "https://graph.facebook.com/v21.0"
+MESSENGER_RATE_PER_SECOND = 300.0  # Meta: 300 text calls per second per page
 SUPPORTED_LOCALES = ("lt", "en")
 
 
@@ -235,6 +237,35 @@ class ProposalSettings(BaseModel):
         raise ValueError("must be a time of day like 08:00 (in TIMEZONE, Europe/Vilnius)")
 
 
+class MessengerSettings(BaseModel):
+    """Facebook Messenger, the second residents' channel; off unless the page access token,
+    the app secret and the verify token are all set."""
+
+    page_access_token: SecretStr | None = None
+    app_secret: SecretStr | None = None  # signs every webhook POST (X-Hub-Signature-256)
+    verify_token: SecretStr | None = None  # the webhook's subscription handshake
+    api_base: str = MESSENGER_API_BASE  # the Graph API; a local server in tests
+    path: str = "/messenger/webhook"
+    rate_per_second: float = Field(default=MESSENGER_RATE_PER_SECOND, gt=0, le=300)
+    # Event reminders and changes to people registered may go outside the 24-hour window
+    # with Meta's CONFIRMED_EVENT_UPDATE tag; off by default, since Meta's tag rules change.
+    event_update_tag: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return all((self.page_access_token, self.app_secret, self.verify_token))
+
+    @property
+    def missing(self) -> list[str]:
+        """The variables still to set for the channel to be on."""
+        names = {
+            "MESSENGER_PAGE_ACCESS_TOKEN": self.page_access_token,
+            "MESSENGER_APP_SECRET": self.app_secret,
+            "MESSENGER_VERIFY_TOKEN": self.verify_token,
+        }
+        return [name for name, value in names.items() if not value]
+
+
 class RedisSettings(BaseModel):
     url: str | None = None
 
@@ -263,6 +294,7 @@ class Settings(BaseSettings):
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     event: EventSettings = Field(default_factory=EventSettings)
     proposal: ProposalSettings = Field(default_factory=ProposalSettings)
+    messenger: MessengerSettings = Field(default_factory=MessengerSettings)
     timezone: str = "Europe/Vilnius"
     default_locale: str = "lt"
     active_municipalities: Annotated[list[str], NoDecode] = Field(default_factory=list)

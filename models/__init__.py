@@ -4,6 +4,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.delivery import (
     Broadcast,
     BroadcastStatus,
+    HeldNotice,
     MessageCategory,
     OutboxMessage,
     OutboxStatus,
@@ -41,9 +42,9 @@ from models.proposals import (
     ProposalPhoto,
     ProposalStatus,
 )
-from models.resident import AgeGroup, Channel, Resident
+from models.resident import AgeGroup, Channel, LinkCode, Resident, ResidentAccount
 from models.roles import Moderator, ModeratorChat, Organizer, RoleAction, RoleChange
-from models.runtime import DailyRun, FsmRecord, ProcessedUpdate
+from models.runtime import DailyRun, FsmRecord, ProcessedMessengerMessage, ProcessedUpdate
 
 __all__ = [
     "ActorKind",
@@ -59,6 +60,8 @@ __all__ = [
     "EventReminder",
     "EventStatus",
     "FsmRecord",
+    "HeldNotice",
+    "LinkCode",
     "MessageCategory",
     "MessageDirection",
     "Moderator",
@@ -74,6 +77,7 @@ __all__ = [
     "PollProgress",
     "PollQuestion",
     "PollStatus",
+    "ProcessedMessengerMessage",
     "ProcessedUpdate",
     "Proposal",
     "ProposalAction",
@@ -87,6 +91,7 @@ __all__ = [
     "Registration",
     "RegistrationStatus",
     "Resident",
+    "ResidentAccount",
     "ResultsVisibility",
     "RoleAction",
     "RoleChange",

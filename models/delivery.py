@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.resident import Channel
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -71,7 +72,10 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"  # claimed by the sender; the platform may or may not have it
     SENT = "sent"
     FAILED = "failed"  # refused by the platform (400) or out of attempts
-    BLOCKED = "blocked"  # the resident blocked the bot (403)
+    BLOCKED = "blocked"  # the resident blocked the bot (403) or cannot be reached
+    # Messenger: outside the resident's 24-hour window; offered when they next write.
+    HELD = "held"
+    SKIPPED = "skipped"  # held, and the resident said they do not want it now
 
 
 class OutboxMessage(Base):
@@ -82,12 +86,16 @@ class OutboxMessage(Base):
         UniqueConstraint("broadcast_id", "resident_id"),
         Index("ix_outbox_due", "status", "not_before"),
         Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
+        Index("ix_outbox_resident_status", "resident_id", "status"),  # held rows of one resident
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     chat_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel), default=Channel.TELEGRAM, server_default=Channel.TELEGRAM.value
+    )
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -95,3 +103,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     platform_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(255))
+
+
+class HeldNotice(Base):
+    """A personal message (a proposal's status, a moderator's question, an event change)
+    for a Messenger resident outside their 24-hour window: sent when they next write.
+
+    ``text`` is plain text in the resident's language; ``buttons`` are
+    ``[{"title": …, "payload": …}]`` (postbacks) or ``[{"title": …, "url": …}]``.
+    """
+
+    __tablename__ = "held_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,7 +3,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint, false, true
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
@@ -24,7 +33,11 @@ class AgeGroup(enum.StrEnum):
 
 
 class Resident(Base):
-    """A person talking to the bot on one channel.
+    """A person talking to the bot, on Telegram, Messenger or both (linked accounts).
+
+    ``channel`` and ``external_id`` are the *address*: the app and chat the bot writes to,
+    the one the person last wrote from. Every app account of the person is a
+    :class:`ResidentAccount`; inbound messages find the resident through it.
 
     Before consent only the channel, the chat id and the interface language are kept:
     what is needed to show the privacy notice.
@@ -66,3 +79,47 @@ class Resident(Base):
     @property
     def is_onboarded(self) -> bool:
         return self.onboarded_at is not None
+
+
+class ResidentAccount(Base):
+    """One app account of a resident: their Telegram chat or their Messenger page-scoped id.
+
+    A resident has one account per channel at most; linking (a one-time code shown in one
+    app and typed in the other) puts both accounts on one resident. ``last_inbound_at`` is
+    kept for Messenger, whose 24-hour messaging window counts from the person's last message.
+    """
+
+    __tablename__ = "resident_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        UniqueConstraint("resident_id", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(
+        Enum(Channel, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    external_id: Mapped[str] = mapped_column(String(64))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code that links a resident's two apps: shown in one, typed in the other.
+
+    The profile that showed the code is kept; the account that types it joins it.
+    """
+
+    __tablename__ = "link_codes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(
+        Enum(Channel, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

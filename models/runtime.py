@@ -41,3 +41,12 @@ class DailyRun(Base):
     job: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProcessedMessengerMessage(Base):
+    """Messenger message ids (``mid``) already handled: Meta redelivers when unsure."""
+
+    __tablename__ = "processed_messenger_messages"
+
+    mid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -82,9 +82,8 @@ class Audience:
 
 
 def conditions(audience: Audience, category: MessageCategory) -> list[ColumnElement[bool]]:
-    """Onboarded, reachable Telegram residents who want this kind of message."""
+    """Onboarded, reachable residents (on either app) who want this kind of message."""
     where: list[ColumnElement[bool]] = [
-        Resident.channel == Channel.TELEGRAM,
         Resident.onboarded_at.is_not(None),
         Resident.unreachable_at.is_(None),
         Resident.muted.is_(False),
@@ -119,10 +118,11 @@ def conditions(audience: Audience, category: MessageCategory) -> list[ColumnElem
     return where
 
 
-def recipients(audience: Audience, category: MessageCategory) -> Select[int, str]:
-    """(resident id, chat id) of every recipient, in a stable order."""
+def recipients(audience: Audience, category: MessageCategory) -> Select[int, Channel, str]:
+    """(resident id, app, chat id) of every recipient, in a stable order: each resident once,
+    at their address (the app they last wrote from)."""
     return (
-        select(Resident.id, Resident.external_id)
+        select(Resident.id, Resident.channel, Resident.external_id)
         .where(*conditions(audience, category))
         .order_by(Resident.id)
     )

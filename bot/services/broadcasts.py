@@ -187,10 +187,19 @@ async def start(
     chosen = audiences.recipients(audience, broadcast.category).subquery()
     await session.execute(
         insert(OutboxMessage).from_select(
-            ["broadcast_id", "resident_id", "chat_id", "status", "attempts", "not_before"],
+            [
+                "broadcast_id",
+                "resident_id",
+                "channel",
+                "chat_id",
+                "status",
+                "attempts",
+                "not_before",
+            ],
             select(
                 literal(broadcast_id),
                 chosen.c.id,
+                chosen.c.channel,
                 chosen.c.external_id,
                 literal(OutboxStatus.PENDING.value),
                 literal(0),

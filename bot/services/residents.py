@@ -12,18 +12,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import event_registrations, polls, proposal_export
 from bot.services.municipalities import get_active_by_id
-from models import AgeGroup, Channel, Event, Registration, Resident, utcnow
+from models import AgeGroup, Channel, Event, Registration, Resident, ResidentAccount, utcnow
 
 SOURCE_MAX_LENGTH = 64
 
 
-_FIND = select(Resident).where(
-    Resident.channel == bindparam("channel"), Resident.external_id == bindparam("external_id")
-)  # built once: every update of a private chat looks its resident up
+_FIND = (
+    select(Resident)
+    .join(ResidentAccount, ResidentAccount.resident_id == Resident.id)
+    .where(
+        ResidentAccount.channel == bindparam("channel"),
+        ResidentAccount.external_id == bindparam("external_id"),
+    )
+)  # built once: every update of a private chat looks its resident up (by any linked account)
+
+_ACCOUNT = select(ResidentAccount).where(
+    ResidentAccount.channel == bindparam("channel"),
+    ResidentAccount.external_id == bindparam("external_id"),
+)
 
 
 async def find(session: AsyncSession, channel: Channel, external_id: str) -> Resident | None:
+    """The resident one of whose app accounts this is (Telegram chat id, Messenger PSID)."""
     return await session.scalar(_FIND, {"channel": channel, "external_id": external_id})
+
+
+async def find_account(
+    session: AsyncSession, channel: Channel, external_id: str
+) -> ResidentAccount | None:
+    return await session.scalar(_ACCOUNT, {"channel": channel, "external_id": external_id})
+
+
+async def accounts(session: AsyncSession, resident_id: int) -> list[ResidentAccount]:
+    """The resident's app accounts, Telegram first."""
+    rows = await session.scalars(
+        select(ResidentAccount)
+        .where(ResidentAccount.resident_id == resident_id)
+        .order_by(ResidentAccount.channel.desc())  # "telegram" > "messenger"
+    )
+    return list(rows)
 
 
 async def get_or_create(
@@ -37,6 +64,10 @@ async def get_or_create(
     try:
         async with session.begin_nested():
             session.add(resident)
+            await session.flush()
+            session.add(
+                ResidentAccount(resident_id=resident.id, channel=channel, external_id=external_id)
+            )
     except IntegrityError:
         # The same person's other update created the row a moment ago.
         existing = await find(session, channel, external_id)
@@ -112,6 +143,28 @@ def set_preference(resident: Resident, preference: Preference, value: bool) -> b
 
 def mark_reachable(resident: Resident) -> None:
     resident.unreachable_at = None
+
+
+async def note_inbound(
+    session: AsyncSession,
+    resident: Resident,
+    channel: Channel,
+    external_id: str,
+    now: datetime | None = None,
+) -> ResidentAccount | None:
+    """The resident wrote from this account: the bot now writes back there (their address),
+    and on Messenger their 24-hour window starts again. Writes only what changed."""
+    if resident.channel != channel or resident.external_id != external_id:
+        resident.channel = channel
+        resident.external_id = external_id
+    if resident.unreachable_at is not None:
+        resident.unreachable_at = None
+    if channel is not Channel.MESSENGER:
+        return None
+    account = await find_account(session, channel, external_id)
+    if account is not None:
+        account.last_inbound_at = now or utcnow()
+    return account
 
 
 def mark_unreachable_now(resident: Resident) -> bool:

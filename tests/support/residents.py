@@ -6,7 +6,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.localapi.server import LocalBotAPI
-from models import AgeGroup, Channel, Municipality, Resident, utcnow
+from models import AgeGroup, Channel, Municipality, Resident, ResidentAccount, utcnow
 
 FIRST_CHAT_ID = 100_000
 
@@ -45,6 +45,15 @@ async def add_residents(
         ]
         for start in range(0, len(rows), 5000):
             await session.execute(insert(Resident), rows[start : start + 5000])
+        # Each resident's app account, through which their messages find them.
+        await session.execute(
+            insert(ResidentAccount).from_select(
+                ["resident_id", "channel", "external_id", "created_at"],
+                select(Resident.id, Resident.channel, Resident.external_id, Resident.created_at)
+                .outerjoin(ResidentAccount, ResidentAccount.resident_id == Resident.id)
+                .where(ResidentAccount.id.is_(None)),
+            )
+        )
     if api is not None:
         for chat_id in chat_ids:
             api.add_user(chat_id, f"Gyventojas {chat_id}")

@@ -123,8 +123,10 @@ class ResidentMiddleware(BaseMiddleware):
         if user is not None and chat is not None and chat.type == "private":
             session: AsyncSession = data["session"]
             resident = await residents.find(session, Channel.TELEGRAM, str(user.id))
-            if resident is not None and resident.unreachable_at is not None:
-                residents.mark_reachable(resident)  # they wrote to us again
+            if resident is not None:
+                # They wrote to us (again): reachable, and answered here if they also use
+                # Messenger. Nothing is written when nothing changed.
+                await residents.note_inbound(session, resident, Channel.TELEGRAM, str(user.id))
         data["resident"] = resident
         data["is_admin"] = user is not None and user.id in self.admin_ids
         return await handler(event, data)
