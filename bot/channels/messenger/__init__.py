@@ -1,0 +1,1 @@
+"""Facebook Messenger channel: webhook, Send API client, flows (issue 8)."""
