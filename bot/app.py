@@ -24,11 +24,12 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import create_webhook_app
 from bot.config import ConfigError, Settings
 from bot.db import create_engine, create_session_factory
-from bot.delivery.engine import DeliveryEngine
+from bot.delivery.engine import DeliveryEngine, default_rates
 from bot.i18n import CatalogI18n, create_i18n
 from bot.scheduler import create_scheduler
 from bot.services import municipalities
 from bot.services.quiet_hours import QuietHours
+from models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +102,16 @@ async def create_application(settings: Settings, token: str) -> Application:
     delivery = DeliveryEngine(
         engine,
         session_factory,
-        TelegramSender(delivery_bot, paid_broadcast=settings.delivery.paid_broadcast),
+        {
+            Channel.TELEGRAM: TelegramSender(
+                delivery_bot, paid_broadcast=settings.delivery.paid_broadcast
+            )
+        },
         settings.delivery,
         QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz),
         on_progress=ProgressReporter(bot, i18n, settings, session_factory).report,
+        rates=default_rates(settings.delivery, settings.messenger.rate_per_second),
+        event_update_tag=settings.messenger.event_update_tag,
     )
     dispatcher = create_dispatcher(settings, session_factory, i18n, unreachable, delivery)
     poll_jobs = PollJobs(session_factory, bot, i18n, settings, delivery)

@@ -364,7 +364,7 @@ class HeldSender:
         self.all_started = asyncio.Event()
         self.started = 0
 
-    async def send(self, content: Content, chat_id: str) -> SendResult:
+    async def send(self, content: Content, chat_id: str, *, tagged: bool = False) -> SendResult:
         self.started += 1
         if self.started >= self.expected:
             self.all_started.set()
@@ -383,7 +383,7 @@ async def sends_in_flight(
     """An application whose sender holds every send, with a broadcast to 20 residents of
     which ``concurrency`` (8) are being sent."""
     app = await create_application(delivery_settings(database_url, local_api), local_api.token)
-    app.delivery.sender = sender
+    app.delivery.senders[Channel.TELEGRAM] = sender
     chats = await add_residents(app.session_factory, local_api, 20)
     app.start_background_work()
     broadcast_id = await announce(app)

@@ -18,10 +18,18 @@ How it works
   sender role, and only then cancels what is left: after an ordinary restart nothing is
   sent twice (a send still unanswered after the grace stays ``sending`` and is recovered
   as after a crash).
-* Sends are paced evenly under the platform's overall rate and at most one per second per
-  chat. A 429 pauses all sending for ``retry_after``; 5xx and network errors are retried
-  later with exponential backoff, up to ``max_attempts``; 403 marks the resident
-  unreachable and is not retried; other refusals are recorded as failed with the reason.
+* Each app (Telegram, Messenger) has its own sender and its own pacer: sends are paced
+  evenly under that platform's overall rate with a minimum gap per chat. A 429 (Messenger:
+  codes 4/613 after the client's own retries) pauses that app's sending for
+  ``retry_after``; 5xx and network errors are retried later with exponential backoff, up
+  to ``max_attempts``; 403 (Messenger: 551, 100/2018001) marks the resident unreachable and
+  is not retried; other refusals are recorded as failed with the reason.
+* Messenger's 24-hour window (``bot.services.messaging_window``): for each batch the
+  engine reads when its Messenger recipients last wrote, in one query. Inside the window a
+  row is sent; outside it an event reminder or change to the people registered goes with
+  the ``CONFIRMED_EVENT_UPDATE`` tag when the deployment allows it; anything else is
+  *held* (not sent) and offered when the resident next writes (``channels/messenger/held``).
+  A held row is an outcome: the broadcast finishes without waiting for it.
 * Non-urgent broadcasts wait while quiet hours last.
 """
 
@@ -33,20 +41,29 @@ import enum
 import fcntl
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import DeliverySettings
 from bot.delivery.ratelimit import SendPacer
-from bot.services import broadcasts
+from bot.services import broadcasts, messaging_window, residents
 from bot.services.broadcasts import Progress
+from bot.services.messaging_window import WindowDecision
 from bot.services.quiet_hours import QuietHours
-from models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, utcnow
+from models import (
+    Broadcast,
+    BroadcastStatus,
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+    ResidentAccount,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +76,17 @@ PROGRESS_REPORT_TIMEOUT = 10.0
 # How long a graceful stop waits for the sends in flight (each is also bounded by the Bot
 # API's HTTP timeout); short enough for ``docker stop``'s 10 s before SIGKILL.
 STOP_GRACE_SECONDS = 5.0
+# Messenger has no per-person limit like Telegram's one message a second per chat; a short
+# gap still keeps two broadcasts to one person in order (concurrent workers could otherwise
+# race them) and spares them a burst.
+MESSENGER_CHAT_GAP_SECONDS = 0.5
+NO_SENDER_ERROR = "this app is not configured in this deployment"
 
 
 class Outcome(enum.Enum):
     SENT = "sent"
-    BLOCKED = "blocked"  # 403: the resident blocked the bot
+    BLOCKED = "blocked"  # 403: the resident blocked the bot (Messenger: unreachable)
+    HELD = "held"  # Messenger: outside the 24-hour window; offered when they next write
     FAILED = "failed"  # refused for good (400 …)
     RETRY = "retry"  # 5xx or network: try again later
     RATE_LIMITED = "rate_limited"  # 429
@@ -86,12 +109,37 @@ class Content:
     photo_file_id: str | None
     button_text: str | None
     button_url: str | None
+    # An event's reminder or change to the people registered: on Messenger it may go
+    # outside the 24-hour window with the CONFIRMED_EVENT_UPDATE tag.
+    event_update: bool = False
 
 
 class Sender(Protocol):
-    """A channel's way of sending one message (Telegram now, Messenger later)."""
+    """An app's way of sending one message. ``tagged``: send it as a tagged event update
+    (Messenger outside the window); other apps ignore it."""
 
-    async def send(self, content: Content, chat_id: str) -> SendResult: ...
+    async def send(self, content: Content, chat_id: str, *, tagged: bool = False) -> SendResult: ...
+
+
+def default_rates(
+    delivery: DeliverySettings, messenger_rate: float | None = None
+) -> dict[Channel, float]:
+    rates = {Channel.TELEGRAM: delivery.rate_per_second}
+    if messenger_rate is not None:
+        rates[Channel.MESSENGER] = messenger_rate
+    return rates
+
+
+def pacer_for(channel: Channel, rate: float) -> SendPacer:
+    """A channel's pacer: Telegram one message a second per chat (three for groups),
+    Messenger a short gap per person (see MESSENGER_CHAT_GAP_SECONDS)."""
+    if channel is Channel.MESSENGER:
+        return SendPacer(
+            rate * RATE_SAFETY,
+            per_chat_gap=MESSENGER_CHAT_GAP_SECONDS,
+            group_gap=MESSENGER_CHAT_GAP_SECONDS,
+        )
+    return SendPacer(rate * RATE_SAFETY)
 
 
 ProgressCallback = Callable[[Broadcast, Progress], Awaitable[None]]
@@ -103,6 +151,8 @@ class Claimed:
     broadcast_id: int
     chat_id: str
     attempts: int
+    channel: Channel = Channel.TELEGRAM
+    tagged: bool = False  # Messenger outside the window, as a tagged event update
 
 
 @contextlib.contextmanager
@@ -129,21 +179,31 @@ class DeliveryEngine:
         self,
         engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
-        sender: Sender,
+        senders: Mapping[Channel, Sender],
         settings: DeliverySettings,
         quiet_hours: QuietHours,
         on_progress: ProgressCallback | None = None,
         *,
+        rates: Mapping[Channel, float] | None = None,
+        event_update_tag: bool = False,
         stop_grace: float = STOP_GRACE_SECONDS,
     ) -> None:
+        """``senders``: one per app that is on (no Messenger sender when Messenger is off);
+        ``rates``: messages per second per app (Telegram defaults to the delivery
+        settings'); ``event_update_tag``: MESSENGER_EVENT_UPDATE_TAG."""
         self.engine = engine
         self.sessions = session_factory
-        self.sender = sender
+        self.senders: dict[Channel, Sender] = dict(senders)
         self.settings = settings
         self.quiet_hours = quiet_hours
         self.on_progress = on_progress
         self.stop_grace = stop_grace
-        self.pacer = SendPacer(settings.rate_per_second * RATE_SAFETY)
+        self.event_update_tag = event_update_tag
+        self.rates = default_rates(settings)
+        self.rates.update(rates or {})
+        self.pacers: dict[Channel, SendPacer] = {
+            channel: pacer_for(channel, rate) for channel, rate in self.rates.items()
+        }
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()  # set once, never cleared (unlike _wake)
         self._task: asyncio.Task[None] | None = None
@@ -280,12 +340,13 @@ class DeliveryEngine:
             await self.report_progress(force=False)
             await self._sleep(IDLE_POLL_SECONDS)
             return 0
+        to_send = await self._settle_unsendable(batch)
         queue: asyncio.Queue[Claimed] = asyncio.Queue()
-        for row in batch:
+        for row in to_send:
             queue.put_nowait(row)
         workers = [
             asyncio.create_task(self._worker(queue))
-            for _ in range(min(self.settings.concurrency, len(batch)))
+            for _ in range(min(self.settings.concurrency, len(to_send)))
         ]
         try:
             await asyncio.gather(*workers)
@@ -338,10 +399,69 @@ class DeliveryEngine:
                         OutboxMessage.broadcast_id,
                         OutboxMessage.chat_id,
                         OutboxMessage.attempts,
+                        OutboxMessage.channel,
                     )
                 )
             ).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+    async def _settle_unsendable(self, batch: list[Claimed]) -> list[Claimed]:
+        """Decide Messenger's window for the batch (one query for its recipients); record
+        held rows and rows of an app that is off; return the rows to send (tagged ones
+        marked)."""
+        psids = {row.chat_id for row in batch if row.channel is Channel.MESSENGER}
+        if not psids:
+            return batch
+        no_sender = [row.id for row in batch if row.channel not in self.senders]
+        last_inbound: dict[str, Any] = {}
+        if Channel.MESSENGER in self.senders:
+            async with self.sessions() as session:
+                rows = await session.execute(
+                    select(ResidentAccount.external_id, ResidentAccount.last_inbound_at).where(
+                        ResidentAccount.channel == Channel.MESSENGER,
+                        ResidentAccount.external_id.in_(psids),
+                    )
+                )
+                last_inbound = dict(rows.tuples().all())
+        now = utcnow()
+        held: list[int] = []
+        to_send: list[Claimed] = []
+        for row in batch:
+            if row.channel not in self.senders:
+                continue
+            if row.channel is not Channel.MESSENGER:
+                to_send.append(row)
+                continue
+            content = await self._content(row.broadcast_id)
+            decision = messaging_window.decide(
+                last_inbound.get(row.chat_id),
+                now,
+                may_tag=content.event_update,
+                tag_enabled=self.event_update_tag,
+            )
+            if decision is WindowDecision.HOLD:
+                held.append(row.id)
+            else:
+                to_send.append(replace(row, tagged=decision is WindowDecision.SEND_TAGGED))
+        if held or no_sender:
+            async with self.sessions() as session, session.begin():
+                if held:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(held))
+                        .values(status=OutboxStatus.HELD, claimed_at=None, error=None)
+                    )
+                if no_sender:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(no_sender))
+                        .values(status=OutboxStatus.FAILED, error=NO_SENDER_ERROR)
+                    )
+            if no_sender:
+                logger.error(
+                    "%d outbox rows for an app that is off were marked failed", len(no_sender)
+                )
+        return to_send
 
     async def _release(self, ids: list[int]) -> None:
         async with self.sessions() as session, session.begin():
@@ -363,6 +483,9 @@ class DeliveryEngine:
                 broadcast.photo_file_id,
                 broadcast.button_text,
                 broadcast.button_url,
+                event_update=messaging_window.may_use_event_tag(
+                    broadcast.category, broadcast.audience
+                ),
             )
             self._contents[broadcast_id] = content
         return content
@@ -373,30 +496,51 @@ class DeliveryEngine:
         (``tick`` releases them)."""
         while not queue.empty() and not self._stopping:
             row = queue.get_nowait()
-            wait = self.pacer.chat_ready_in(row.chat_id)
-            if wait > 0:  # this chat got a message less than a second ago
+            pacer = self.pacer(row.channel)
+            wait = pacer.chat_ready_in(row.chat_id)
+            if wait > 0:  # this chat got a message a moment ago
                 await self._record(row, SendResult(Outcome.RETRY), delay=wait)
                 continue
-            if not await self._send_slot(row.chat_id):
+            content = await self._content(row.broadcast_id)
+            sender = self.senders[row.channel]
+            # A Messenger message may take several Send API calls (an image, long text):
+            # each takes a slot of the page's rate.
+            calls = getattr(sender, "calls", None)
+            slots = calls(content) if callable(calls) else 1
+            if not await self._send_slot(pacer, row.chat_id, slots):
                 queue.put_nowait(row)
                 return
-            content = await self._content(row.broadcast_id)
             try:
-                result = await self.sender.send(content, row.chat_id)
+                result = await sender.send(content, row.chat_id, tagged=row.tagged)
             except Exception as exc:  # never lose the row to an unexpected error
                 logger.exception("outbox %s: unexpected send error", row.id)
                 result = SendResult(Outcome.RETRY, error=type(exc).__name__)
             if result.outcome is Outcome.RATE_LIMITED:
-                self.pacer.pause(result.retry_after or 1.0)
-                logger.warning("429 from the platform: pausing %s s", result.retry_after)
+                pacer.pause(result.retry_after or 1.0)
+                logger.warning(
+                    "rate limited by %s: pausing %s s", row.channel.value, result.retry_after
+                )
             await self._record(row, result)
 
-    async def _send_slot(self, chat_id: str) -> bool:
-        """Wait for the pacer's slot for ``chat_id``; False if a stop came first (a 429 can
-        hold the pacer for many seconds, longer than a stop may wait)."""
+    def pacer(self, channel: Channel) -> SendPacer:
+        """The pacer of ``channel`` (created at Telegram's rate if none was configured)."""
+        pacer = self.pacers.get(channel)
+        if pacer is None:
+            pacer = self.pacers[channel] = pacer_for(channel, self.settings.rate_per_second)
+        return pacer
+
+    async def _send_slot(self, pacer: SendPacer, chat_id: str, slots: int = 1) -> bool:
+        """Wait for the pacer's slot(s) for ``chat_id``; False if a stop came first (a 429
+        can hold the pacer for many seconds, longer than a stop may wait)."""
+        for _ in range(max(1, slots)):
+            if not await self._one_slot(pacer, chat_id):
+                return False
+        return True
+
+    async def _one_slot(self, pacer: SendPacer, chat_id: str) -> bool:
         if self._stopping:
             return False
-        acquire = asyncio.ensure_future(self.pacer.acquire(chat_id))
+        acquire = asyncio.ensure_future(pacer.acquire(chat_id))
         stop = asyncio.ensure_future(self._stop_requested.wait())
         try:
             await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -423,6 +567,9 @@ class DeliveryEngine:
             }
         elif result.outcome is Outcome.BLOCKED:
             values = {"status": OutboxStatus.BLOCKED, "error": result.error}
+        elif result.outcome is Outcome.HELD:
+            # Meta refused it as outside the window after all: offered when they next write.
+            values = {"status": OutboxStatus.HELD, "claimed_at": None, "error": None}
         elif result.outcome is Outcome.FAILED:
             values = {"status": OutboxStatus.FAILED, "error": (result.error or "")[:255]}
         elif result.outcome is Outcome.RATE_LIMITED:
@@ -457,6 +604,9 @@ class DeliveryEngine:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
             )
+            if result.outcome is Outcome.BLOCKED and row.channel is Channel.MESSENGER:
+                # (On Telegram the bot's request middleware does this on every 403.)
+                await residents.mark_unreachable(session, Channel.MESSENGER, row.chat_id)
 
     # -- progress --------------------------------------------------------------------
     async def report_progress(self, *, force: bool, broadcast_id: int | None = None) -> None:
@@ -483,11 +633,12 @@ class DeliveryEngine:
                 self._contents.pop(bid, None)
                 self._last_report.pop(bid, None)
                 logger.info(
-                    "broadcast %s finished: %d sent, %d failed, %d blocked",
+                    "broadcast %s finished: %d sent, %d failed, %d blocked, %d held",
                     bid,
                     progress.sent,
                     progress.failed,
                     progress.blocked,
+                    progress.held,
                 )
             if self.on_progress is not None and broadcast is not None:
                 try:

@@ -233,10 +233,14 @@ class Progress:
     waiting: int
     started_at: datetime | None
     finished: bool
+    # Messenger: outside the resident's 24-hour window, offered when they next write (an
+    # outcome for the broadcast: it finishes without them); skipped = held and declined.
+    held: int = 0
+    skipped: int = 0
 
     @property
     def done(self) -> int:
-        return self.sent + self.failed + self.blocked
+        return self.sent + self.failed + self.blocked + self.held + self.skipped
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
@@ -258,11 +262,14 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
         waiting=counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0),
         started_at=broadcast.started_at,
         finished=broadcast.status == BroadcastStatus.DONE,
+        held=counts.get(OutboxStatus.HELD, 0),
+        skipped=counts.get(OutboxStatus.SKIPPED, 0),
     )
 
 
 async def finish_if_complete(session: AsyncSession, broadcast_id: int) -> bool:
-    """Mark a sending broadcast done once no recipient is waiting; True if it just finished."""
+    """Mark a sending broadcast done once no recipient is waiting (held Messenger rows do not
+    wait: they are offered when the resident writes); True if it just finished."""
     waiting = await session.scalar(
         select(func.count())
         .select_from(OutboxMessage)

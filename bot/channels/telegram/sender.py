@@ -32,7 +32,8 @@ class TelegramSender:
         self.bot = bot
         self.paid_broadcast = paid_broadcast or None
 
-    async def send(self, content: Content, chat_id: str) -> SendResult:
+    async def send(self, content: Content, chat_id: str, *, tagged: bool = False) -> SendResult:
+        """``tagged`` is Messenger's (a tagged event update); Telegram has no window."""
         markup = content_markup(content)
         try:
             if content.photo_file_id:
