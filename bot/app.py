@@ -14,6 +14,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import migrations
+from bot.channels.messenger.client import GraphClient
+from bot.channels.messenger.context import MessengerServices
+from bot.channels.messenger.dispatcher import MessengerDispatcher
+from bot.channels.messenger.profile import set_profile
+from bot.channels.messenger.webhook import MessengerChannel
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
 from bot.channels.telegram.event_jobs import EventJobs
 from bot.channels.telegram.middlewares import UnreachableResidents
@@ -50,6 +55,7 @@ class Application:
     scheduler: AsyncIOScheduler
     delivery: DeliveryEngine
     delivery_bot: Bot
+    messenger: MessengerChannel | None = None  # None: Messenger is off
     _closed: bool = field(default=False, repr=False)
 
     def start_background_work(self) -> None:
@@ -57,6 +63,16 @@ class Application:
         if not self.scheduler.running:
             self.scheduler.start()
         self.delivery.start()
+
+    async def start_messenger(self) -> None:
+        """The page's Messenger profile (Get Started, greeting, menu); a failure is logged."""
+        if self.messenger is not None:
+            await set_profile(self.messenger.graph, self.i18n, self.settings.default_locale)
+
+    def add_web_routes(self, web_app: web.Application) -> None:
+        """The Messenger webhook on the bot's web server, when Messenger is on."""
+        if self.messenger is not None:
+            self.messenger.add_routes(web_app)
 
     async def close(self) -> None:
         if self._closed:
@@ -66,6 +82,8 @@ class Application:
             self.scheduler.shutdown(wait=False)
         await self.delivery.stop()
         await self.dispatcher.inflight.wait_idle(timeout=UPDATES_STOP_GRACE_SECONDS)
+        if self.messenger is not None:
+            await self.messenger.close(timeout=UPDATES_STOP_GRACE_SECONDS)
         await self.bot.session.close()
         await self.delivery_bot.session.close()
         await self.engine.dispose()
@@ -118,18 +136,74 @@ async def create_application(settings: Settings, token: str) -> Application:
     event_jobs = EventJobs(session_factory, bot, i18n, settings, delivery)
     proposal_jobs = ProposalJobs(session_factory, bot, i18n, settings)
     scheduler = create_scheduler(session_factory, poll_jobs.run, event_jobs.run, proposal_jobs.run)
+    messenger = create_messenger(settings, session_factory, i18n, bot, delivery)
     # Everything imported so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise pause the event loop for ~0.2 s (a burst of
     # delayed sends afterwards could exceed Telegram's rate).
     gc.freeze()
     return Application(
-        settings, engine, session_factory, i18n, bot, dispatcher, scheduler, delivery, delivery_bot
+        settings,
+        engine,
+        session_factory,
+        i18n,
+        bot,
+        dispatcher,
+        scheduler,
+        delivery,
+        delivery_bot,
+        messenger,
     )
+
+
+def create_messenger(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: CatalogI18n,
+    bot: Bot,
+    delivery: DeliveryEngine,
+) -> MessengerChannel | None:
+    """The Messenger channel when its three secrets are set; one line says which."""
+    config = settings.messenger
+    if not config.enabled:
+        logger.info("Messenger: off — set %s to turn it on", " and ".join(config.missing))
+        return None
+    assert config.page_access_token is not None
+    graph = GraphClient(config.api_base, config.page_access_token.get_secret_value())
+    services = MessengerServices(settings, session_factory, i18n, bot, graph, delivery)
+    logger.info("Messenger: on at %s", config.path)
+    return MessengerChannel(config, graph, MessengerDispatcher(services))
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def start_web_server(app: Application) -> web.AppRunner | None:
+    """With long polling, a web server only for Messenger's webhook (and /healthz), on
+    WEBHOOK_LISTEN_HOST:WEBHOOK_LISTEN_PORT; none when Messenger is off."""
+    if app.messenger is None:
+        return None
+    web_app = web.Application()
+    web_app.router.add_get("/healthz", health)
+    app.add_web_routes(web_app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    settings = app.settings.webhook
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    logger.info("web server listening on %s:%s", settings.listen_host, settings.listen_port)
+    return runner
 
 
 async def run_polling(app: Application) -> None:
     app.start_background_work()
+    runner: web.AppRunner | None = None
     try:
+        runner = await start_web_server(app)
+        await app.start_messenger()
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
             app.bot,
@@ -137,6 +211,8 @@ async def run_polling(app: Application) -> None:
             close_bot_session=False,
         )
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await app.close()
 
 
@@ -177,6 +253,7 @@ async def run_webhook(app: Application) -> None:
     check_webhook_settings(app.settings)
     settings = app.settings.webhook
     web_app = create_webhook_app(app.dispatcher, app.bot, settings)
+    app.add_web_routes(web_app)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
@@ -184,6 +261,7 @@ async def run_webhook(app: Application) -> None:
     try:
         await site.start()
         logger.info("webhook server listening on %s:%s", settings.listen_host, settings.listen_port)
+        await app.start_messenger()
         await wait_for_stop_signal()
         logger.info("stopping")
     finally:

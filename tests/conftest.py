@@ -21,6 +21,7 @@ from bot.db import create_engine
 from bot.localapi.server import LocalBotAPI
 from tests.support.db import Database
 from tests.support.harness import BotHarness, harness_settings
+from tests.support.messenger import messenger  # noqa: F401 - the Messenger fixture
 from tests.support.postgres import REQUIRE_VARIABLE, PostgresServer, find_server, with_database
 
 T = TypeVar("T")
