@@ -246,6 +246,15 @@ async def export_data(session: AsyncSession, resident: Resident) -> dict[str, An
             "created_at": _iso(resident.created_at),
             "updated_at": _iso(resident.updated_at),
         },
+        # Every app account of the person (both, once they linked them), when it joined.
+        "accounts": [
+            {
+                "channel": account.channel.value,
+                "id": account.external_id,
+                "linked_at": _iso(account.created_at),
+            }
+            for account in await accounts(session, resident.id)
+        ],
         "event_registrations": await _registrations(session, resident),
         **await proposal_export.resident_data(session, resident.id),
         "exported_at": utcnow().isoformat(),
