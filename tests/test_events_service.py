@@ -1237,7 +1237,7 @@ async def test_audience_of_an_events_registered_residents(
     async with sessions() as session:
         chosen = [
             resident_id
-            for resident_id, _ in await session.execute(
+            for resident_id, *_ in await session.execute(
                 audiences.recipients(registered, MessageCategory.EVENT)
             )
         ]

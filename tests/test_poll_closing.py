@@ -113,7 +113,7 @@ async def test_answered_poll_audience_is_sql_on_both_databases(db: Database) -> 
     async with db.sessions() as session:
         assert await audiences.count(session, audience, MessageCategory.POLL) == 4
         chosen = await session.execute(audiences.recipients(audience, MessageCategory.POLL))
-        assert [int(chat_id) for _id, chat_id in chosen] == [*answered, *in_birzai]
+        assert [int(chat_id) for _id, _channel, chat_id in chosen] == [*answered, *in_birzai]
         assert (
             await audiences.count(
                 session, Audience(answered_poll_id=survey.id), MessageCategory.POLL
