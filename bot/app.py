@@ -14,11 +14,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import migrations
+from bot.channels.messenger import held
 from bot.channels.messenger.client import GraphClient
 from bot.channels.messenger.context import MessengerServices
-from bot.channels.messenger.dispatcher import MessengerDispatcher
+from bot.channels.messenger.dispatcher import MessengerDispatcher, flow_routers
 from bot.channels.messenger.profile import set_profile
+from bot.channels.messenger.sender import MessengerSender
 from bot.channels.messenger.webhook import MessengerChannel
+from bot.channels.notices import ResidentNotifier
 from bot.channels.telegram.dispatcher import DalyvaukDispatcher, create_bot, create_dispatcher
 from bot.channels.telegram.event_jobs import EventJobs
 from bot.channels.telegram.middlewares import UnreachableResidents
@@ -169,9 +172,13 @@ def create_messenger(
         return None
     assert config.page_access_token is not None
     graph = GraphClient(config.api_base, config.page_access_token.get_secret_value())
-    services = MessengerServices(settings, session_factory, i18n, bot, graph, delivery)
+    delivery.senders[Channel.MESSENGER] = MessengerSender(graph, bot)
+    notifier = ResidentNotifier(bot, graph, session_factory, settings)
+    services = MessengerServices(settings, session_factory, i18n, bot, graph, delivery, notifier)
+    dispatcher = MessengerDispatcher(services, [held.router, *flow_routers()])
+    dispatcher.before_handling.append(held.before_handling)
     logger.info("Messenger: on at %s", config.path)
-    return MessengerChannel(config, graph, MessengerDispatcher(services))
+    return MessengerChannel(config, graph, dispatcher)
 
 
 async def health(_request: web.Request) -> web.Response:

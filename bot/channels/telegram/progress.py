@@ -84,6 +84,13 @@ def progress_text(
         _("Failed: {count}").format(count=number(progress.failed, locale)),
         _("Have blocked the bot: {count}").format(count=number(progress.blocked, locale)),
     ]
+    if progress.held:
+        # Messenger residents outside the 24-hour window: offered when they next write.
+        lines.append(
+            _("Messenger, waiting until the resident writes: {count}").format(
+                count=number(progress.held, locale)
+            )
+        )
     if progress.finished:
         finished_at = broadcast.finished_at or now
         lines.append(_("Finished: {when}").format(when=date_and_time(finished_at, tz, locale)))
