@@ -15,6 +15,7 @@ from handlers import (
     event_attendance,
     events,
     fallback,
+    linking,
     membership,
     menu,
     mydata,
@@ -52,5 +53,6 @@ def get_routers() -> list[Router]:
         survey_upload.create_router(),
         event_attendance.create_router(),
         proposal_export.create_router(),
+        linking.create_router(),
         fallback.create_router(),
     ]

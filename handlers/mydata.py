@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels import linking_texts
 from bot.channels.telegram import proposal_cards
 from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.callbacks import ForgetCb, SettingsCb
@@ -38,6 +39,14 @@ def forget_question() -> str:
     )
 
 
+async def data_caption(session: AsyncSession, resident: Resident) -> str:
+    """The export's caption; a linked resident also reads which apps the profile has."""
+    caption = _("Here is everything we keep about you.")
+    channels = [a.channel for a in await residents.accounts(session, resident.id)]
+    apps = linking_texts.linked_apps(channels)
+    return f"{caption}\n{apps}" if apps else caption
+
+
 async def mydata_command(
     message: Message, session: AsyncSession, resident: Resident | None
 ) -> None:
@@ -45,7 +54,7 @@ async def mydata_command(
         await message.answer(_("We do not keep any data about you."))
         return
     await message.answer_document(
-        await export_file(session, resident), caption=_("Here is everything we keep about you.")
+        await export_file(session, resident), caption=await data_caption(session, resident)
     )
 
 
@@ -60,7 +69,7 @@ async def mydata_button(
     await query.bot.send_document(
         query.message.chat.id,
         await export_file(session, resident),
-        caption=_("Here is everything we keep about you."),
+        caption=await data_caption(session, resident),
     )
 
 

@@ -15,7 +15,7 @@ from tests.support.db import Database
 from tests.support.harness import ADMIN_ID, BotHarness, Mode, harness_settings
 
 ORGANIZER_ID = 5001
-RESIDENT = ["start", "help", "language", "municipality", "privacy", "mydata", "forget"]
+RESIDENT = ["start", "help", "language", "municipality", "privacy", "mydata", "forget", "link"]
 ORGANIZER = [
     "newpoll",
     "polls",

@@ -42,7 +42,7 @@ class LanguageCb(CallbackData, prefix="lang"):
 
 
 class SettingsCb(CallbackData, prefix="set"):
-    action: str  # language, municipality, age, mydata, privacy, forget
+    action: str  # language, municipality, age, mydata, privacy, forget, link
 
 
 class ForgetCb(CallbackData, prefix="forget"):

@@ -36,6 +36,7 @@ RESIDENT_COMMANDS = (
     ("privacy", N_("Privacy notice")),
     ("mydata", N_("Download my data")),
     ("forget", N_("Delete my data")),
+    ("link", N_("Link with Messenger")),
 )
 ORGANIZER_COMMANDS = (
     ("newpoll", N_("Create a poll")),

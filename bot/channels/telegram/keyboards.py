@@ -129,11 +129,12 @@ def settings_keyboard() -> InlineKeyboardMarkup:
         (_("Download my data"), "mydata"),
         (_("Privacy notice"), "privacy"),
         (_("Delete my data"), "forget"),
+        (_("Link with Messenger"), "link"),
     ]
     builder = InlineKeyboardBuilder()
     for text, action in rows:
         builder.button(text=text, callback_data=SettingsCb(action=action))
-    builder.adjust(2, 1, 1, 1, 1, 1)
+    builder.adjust(2, 1, 1, 1, 1, 1, 1)
     return builder.as_markup()
 
 
