@@ -14,6 +14,7 @@ from bot.channels.messenger import state as conversation
 from bot.channels.messenger.client import GraphClient
 from bot.channels.messenger.events import MessengerEvent
 from bot.channels.messenger.messages import Button, OutMessage, QuickReply
+from bot.channels.notices import ResidentNotifier
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.i18n import CatalogI18n
@@ -32,8 +33,7 @@ class MessengerServices:
     bot: Bot  # Telegram: the moderators' chats stay there
     graph: GraphClient
     delivery: DeliveryEngine
-    # bot.channels.notices.ResidentNotifier (typed loosely until that module lands)
-    notifier: Any = None
+    notifier: ResidentNotifier  # one personal message to a resident on their app
 
 
 @dataclass
