@@ -19,11 +19,18 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyParameters, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    TelegramObject,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.notices import ResidentNotifier
 from bot.channels.telegram import proposal_cards as cards
 from bot.channels.telegram.after_commit import after_commit
 from bot.channels.telegram.proposal_callbacks import (
@@ -36,7 +43,7 @@ from bot.channels.telegram.proposal_view import status_name
 from bot.config import Settings
 from bot.services import proposal_relay, proposals
 from bot.services.proposals import BlockOutcome, ChangeOutcome, ChangeRefusal, StatusChange
-from models import Proposal, ProposalStatus, Resident
+from models import Channel, Proposal, ProposalStatus, Resident
 from models.proposals import MESSAGE_MAX_LENGTH, REASON_MAX_LENGTH
 
 GROUPS = {"group", "supergroup"}
@@ -60,11 +67,14 @@ class Desk:
         session_factory: async_sessionmaker[AsyncSession],
         i18n: I18n,
         settings: Settings,
+        notifier: ResidentNotifier | None = None,
     ) -> None:
         self.bot = bot
         self.sessions = session_factory
         self.i18n = i18n
         self.settings = settings
+        # Without the application's notifier (Messenger off) Messenger notices are held.
+        self.notifier = notifier or ResidentNotifier(bot, None, session_factory, settings)
 
     def redraw(self, session: AsyncSession, proposal_id: int) -> None:
         after_commit(
@@ -78,25 +88,45 @@ class Desk:
         self,
         session: AsyncSession,
         proposal: Proposal,
-        build: Callable[[], str],
+        build: Callable[[bool], str],
         *,
         relay_message_id: int | None = None,
     ) -> None:
-        """``build()`` → the text, in the resident's language; sent after the commit."""
+        """``build(messenger)`` → the text, in the resident's language; sent after the commit
+        on the resident's app (:class:`ResidentNotifier`). A relayed moderators' message
+        carries "Atsakyti" on Messenger; on Telegram where it landed is recorded, so the
+        resident's reply to it finds the proposal."""
         if proposal.resident_id is None:
             return
         resident = await session.get(Resident, proposal.resident_id)
-        chat_id = cards.resident_chat_id(resident)
-        if resident is None or chat_id is None:
+        if resident is None:
             return
+        resident_id, messenger = resident.id, resident.channel is Channel.MESSENGER
         with self.i18n.use_locale(resident.language):
-            text = build()
-        after_commit(
-            session,
-            lambda: cards.send_to_resident(
-                self.bot, self.sessions, chat_id, text, relay_message_id=relay_message_id
-            ),
-        )
+            text = build(messenger)
+            markup = (
+                cards.reply_markup(proposal.id)
+                if messenger and relay_message_id is not None
+                else None
+            )
+        chat_id = cards.resident_chat_id(resident)
+        if relay_message_id is not None and chat_id is not None:
+            after_commit(
+                session,
+                lambda: cards.send_to_resident(
+                    self.bot, self.sessions, chat_id, text, relay_message_id=relay_message_id
+                ),
+            )
+            return
+        after_commit(session, lambda: self._notify(resident_id, text, markup))
+
+    async def _notify(
+        self, resident_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        async with self.sessions() as session:
+            resident = await session.get(Resident, resident_id)
+        if resident is not None and resident.external_id:
+            await self.notifier.send(resident, text, markup)
 
 
 async def _with_desk(
@@ -105,7 +135,9 @@ async def _with_desk(
     data: dict[str, Any],
 ) -> Any:
     """Gives the matched handler its :class:`Desk` as ``desk``."""
-    data["desk"] = Desk(data["bot"], data["session_factory"], data["i18n"], data["settings"])
+    data["desk"] = Desk(
+        data["bot"], data["session_factory"], data["i18n"], data["settings"], data.get("notifier")
+    )
     return await handler(event, data)
 
 
@@ -144,7 +176,9 @@ async def _finish(
     if change.to_status is ProposalStatus.INFO_REQUESTED:
         return  # the question itself tells the resident (request_information)
     to, reason, reference = change.to_status, proposal.rejection_reason, proposal.reference
-    await desk.tell_resident(session, proposal, lambda: cards.status_notice(reference, to, reason))
+    await desk.tell_resident(
+        session, proposal, lambda _messenger: cards.status_notice(reference, to, reason)
+    )
 
 
 async def _may_act(
@@ -373,7 +407,9 @@ async def question_written(
     await desk.tell_resident(
         session,
         proposal,
-        lambda: cards.moderator_message_text(reference, question, question=True),
+        lambda messenger: cards.moderator_message_text(
+            reference, question, question=True, messenger=messenger
+        ),
         relay_message_id=result.relayed.message.id,
     )
 
@@ -464,7 +500,7 @@ async def moderator_writes(
     await desk.tell_resident(
         session,
         proposal,
-        lambda: cards.moderator_message_text(reference, text),
+        lambda messenger: cards.moderator_message_text(reference, text, messenger=messenger),
         relay_message_id=relayed.message.id,
     )
     await message.reply(_("Sent to the resident."))

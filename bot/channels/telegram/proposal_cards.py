@@ -26,18 +26,25 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.messenger.client import GraphClient, MessengerError
 from bot.channels.telegram.proposal_callbacks import (
     BlockAction,
     ProposalBlockCb,
@@ -56,9 +63,12 @@ from models import (
     ProposalAction,
     ProposalAudit,
     ProposalMessage,
+    ProposalPhoto,
     ProposalStatus,
     Resident,
 )
+
+Download = Callable[[str], Awaitable[bytes]]
 
 logger = logging.getLogger(__name__)
 
@@ -262,10 +272,16 @@ async def deliver_card(
     i18n: I18n,
     settings: Settings,
     proposal_id: int,
+    *,
+    download: Download | None = None,
 ) -> bool:
     """Post the proposal's card (in its own topic when the chat is a forum), its photos and
     map point as replies, and record where it is. False when the municipality has no
-    moderators' chat or the card is there already. Call after the commit."""
+    moderators' chat or the card is there already. Call after the commit.
+
+    A photo from Messenger is referenced by its attachment URL: its bytes are fetched
+    (``download``, else a Graph client of the settings), posted as an upload, and the
+    ``file_id`` Telegram gives it replaces the URL (see :func:`_post_photo`)."""
     async with sessions() as session, session.begin():
         proposal = await proposals.get_proposal(session, proposal_id)
         if proposal is None or proposal.delivered_at is not None:
@@ -276,7 +292,7 @@ async def deliver_card(
         chat_id = chat.chat_id
         view = await render_card(bot, session, i18n, settings, proposal)
         reference = proposal.reference
-        photos = [photo.file_id for photo in proposal.photos]
+        photos = [(photo.position, photo.file_id) for photo in proposal.photos]
         point = (
             (proposal.latitude, proposal.longitude)
             if proposal.latitude is not None and proposal.longitude is not None
@@ -294,7 +310,21 @@ async def deliver_card(
             session, proposal_id, chat_id=chat_id, message_id=card.message_id, thread_id=thread_id
         )
     reply = ReplyParameters(message_id=card.message_id)
-    for file_id in photos:
+    for position, file_id in photos:
+        if is_attachment_url(file_id):
+            await _post_photo(
+                bot,
+                sessions,
+                settings,
+                download,
+                proposal_id,
+                position,
+                file_id,
+                chat_id=chat_id,
+                reply=reply,
+                thread_id=thread_id,
+            )
+            continue
         await bot.send_photo(chat_id, file_id, reply_parameters=reply, message_thread_id=thread_id)
     if point is not None:
         await bot.send_location(
@@ -304,16 +334,83 @@ async def deliver_card(
     return True
 
 
+def is_attachment_url(reference: str) -> bool:
+    """A photo reference that is a Messenger attachment's URL (Telegram file ids are never
+    URLs)."""
+    return reference.startswith(("https://", "http://"))
+
+
+async def _post_photo(
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    download: Download | None,
+    proposal_id: int,
+    position: int,
+    url: str,
+    *,
+    chat_id: int,
+    reply: ReplyParameters,
+    thread_id: int | None,
+) -> None:
+    """A Messenger photo into the moderators' chat: downloaded once, uploaded once, and the
+    proposal's photo then refers to Telegram's ``file_id`` (a URL from Meta expires)."""
+    try:
+        if download is not None:
+            data = await download(url)
+        else:
+            data = await _download_with_settings(settings, url)
+    except (MessengerError, ValueError) as exc:
+        logger.warning(
+            "proposal %s: photo %s not fetched from Messenger: %s",
+            proposal_id,
+            position,
+            type(exc).__name__,
+        )
+        return
+    sent = await bot.send_photo(
+        chat_id,
+        BufferedInputFile(data, filename=f"photo-{position}.jpg"),
+        reply_parameters=reply,
+        message_thread_id=thread_id,
+    )
+    if not sent.photo:
+        return
+    largest = sent.photo[-1]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(ProposalPhoto)
+            .where(ProposalPhoto.proposal_id == proposal_id, ProposalPhoto.position == position)
+            .values(file_id=largest.file_id, file_unique_id=largest.file_unique_id)
+        )
+
+
+async def _download_with_settings(settings: Settings, url: str) -> bytes:
+    """An attachment's bytes through a short-lived Graph client (e.g. when /bind delivers
+    waiting cards outside the Messenger flow)."""
+    token = settings.messenger.page_access_token
+    if token is None:
+        raise ValueError("Messenger is off")
+    graph = GraphClient(settings.messenger.api_base, token.get_secret_value())
+    try:
+        return await graph.download(url)
+    finally:
+        await graph.close()
+
+
 async def after_submission(
     bot: Bot,
     sessions: async_sessionmaker[AsyncSession],
     i18n: I18n,
     settings: Settings,
     proposal_id: int,
+    *,
+    download: Download | None = None,
 ) -> None:
     """After the commit of a submission: the card goes to the moderators' chat, or, when the
-    municipality has none, every admin is told that the proposal waits."""
-    if await deliver_card(bot, sessions, i18n, settings, proposal_id):
+    municipality has none, every admin is told that the proposal waits. ``download``: how
+    Messenger photos are fetched (the Messenger flow's Graph client)."""
+    if await deliver_card(bot, sessions, i18n, settings, proposal_id, download=download):
         return
     async with sessions() as session:
         proposal = await proposals.get_proposal(session, proposal_id)
@@ -481,9 +578,13 @@ def status_notice(reference: str, status: ProposalStatus, reason: str | None) ->
     )
 
 
-def moderator_message_text(reference: str, text: str, *, question: bool = False) -> str:
+def moderator_message_text(
+    reference: str, text: str, *, question: bool = False, messenger: bool = False
+) -> str:
     """A moderator's message as the resident sees it (current language): from
-    "moderatorius", never a name; ``question``: it asks for more information."""
+    "moderatorius", never a name; ``question``: it asks for more information;
+    ``messenger``: the resident answers with the "Atsakyti" button (or, to a question, by
+    simply writing), not with Telegram's reply."""
     if question:
         header = _("The moderators need more information about your proposal {reference}.")
     else:
@@ -493,6 +594,24 @@ def moderator_message_text(reference: str, text: str, *, question: bool = False)
             header.format(reference=reference),
             _("Moderator: {text}").format(text=html.escape(text)),
             "",
-            _("Reply to this message to answer."),
+            (
+                (
+                    _("Write your answer, or press “Reply”.")
+                    if question
+                    else _("To answer, press “Reply”.")
+                )
+                if messenger
+                else _("Reply to this message to answer.")
+            ),
+        ]
+    )
+
+
+def reply_markup(proposal_id: int) -> InlineKeyboardMarkup:
+    """The "Atsakyti" button under a moderators' message to a Messenger resident (its
+    callback data is the Messenger flow's postback payload)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=_("Reply"), callback_data=f"proposal:reply:{proposal_id}")]
         ]
     )
