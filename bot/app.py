@@ -140,6 +140,14 @@ async def create_application(settings: Settings, token: str) -> Application:
     proposal_jobs = ProposalJobs(session_factory, bot, i18n, settings)
     scheduler = create_scheduler(session_factory, poll_jobs.run, event_jobs.run, proposal_jobs.run)
     messenger = create_messenger(settings, session_factory, i18n, bot, delivery)
+    # Personal notices (offers of a place, ...) reach Messenger residents through the notifier.
+    notifier = (
+        messenger.dispatcher.services.notifier
+        if messenger is not None
+        else ResidentNotifier(bot, None, session_factory, settings)
+    )
+    dispatcher["notifier"] = notifier
+    event_jobs.notifier = notifier
     # Everything imported so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise pause the event loop for ~0.2 s (a burst of
     # delayed sends afterwards could exceed Telegram's rate).

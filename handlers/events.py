@@ -6,7 +6,9 @@ The registration questions wait in the conversation state (``EventRegistering``)
 lives in the database: a restart in the middle loses nothing. Messages to other people (an
 offer to the next on the waitlist, a capacity threshold to the organizer) and the
 resident's confirmation with its files are sent after the update's transaction has
-committed, so nobody is told about something that was then rolled back.
+committed, so nobody is told about something that was then rolled back. An offer goes to
+the resident on their app: Telegram directly, Messenger through the ``ResidentNotifier``
+(``notifier`` in the dispatcher's data) as an event update — they registered to the event.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.notices import ResidentNotifier
 from bot.channels.telegram import event_view as view
 from bot.channels.telegram.after_commit import Work, after_commit
 from bot.channels.telegram.calendar_file import calendar_bytes, filename
@@ -97,10 +100,19 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None = None
+    resident: Resident | None = None  # a Messenger resident: sent by the notifier
 
 
-async def _send_all(bot: Bot, messages: list[Outgoing]) -> None:
+async def _send_all(
+    bot: Bot, messages: list[Outgoing], notifier: ResidentNotifier | None = None
+) -> None:
     for message in messages:
+        if message.resident is not None:
+            if notifier is not None:
+                await notifier.send(
+                    message.resident, message.text, message.markup, event_update=True
+                )
+            continue
         try:
             await bot.send_message(message.chat_id, message.text, reply_markup=message.markup)
         except TelegramAPIError as exc:
@@ -113,9 +125,11 @@ async def offer_messages(
     *,
     i18n: I18n,
     settings: Settings,
+    messenger: bool = False,
 ) -> list[Outgoing]:
     """The offer message for each registration given a freed place, in its resident's
-    language (Telegram residents; others learn it when they next write)."""
+    language (Telegram residents, and Messenger residents when ``messenger``; others see the
+    offer under their registrations)."""
     ids = [r.resident_id for r in offered if r.resident_id is not None]
     if not ids:
         return []
@@ -124,7 +138,10 @@ async def offer_messages(
     messages = []
     for registration in offered:
         resident = people.get(registration.resident_id or 0)
-        if resident is None or resident.channel is not Channel.TELEGRAM:
+        if resident is None:
+            continue
+        on_messenger = resident.channel is Channel.MESSENGER
+        if resident.channel is not Channel.TELEGRAM and not (messenger and on_messenger):
             continue
         event = await events.get_event(session, registration.event_id)
         if event is None:
@@ -134,9 +151,10 @@ async def offer_messages(
         with i18n.use_locale(locale):
             messages.append(
                 Outgoing(
-                    int(resident.external_id),
+                    0 if on_messenger else int(resident.external_id),
                     view.offer_text(event, registration, settings.tz, locale),
                     view.offer_keyboard(registration.id),
+                    resident if on_messenger else None,
                 )
             )
     return messages
@@ -149,10 +167,13 @@ async def _tell_offered(
     *,
     i18n: I18n,
     settings: Settings,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
-    messages = await offer_messages(session, offered, i18n=i18n, settings=settings)
+    messages = await offer_messages(
+        session, offered, i18n=i18n, settings=settings, messenger=notifier is not None
+    )
     if messages:
-        after_commit(session, lambda: _send_all(bot, messages))
+        after_commit(session, lambda: _send_all(bot, messages, notifier))
 
 
 async def _tell_thresholds(
@@ -454,6 +475,7 @@ class Conversation:
     state: FSMContext
     settings: Settings
     i18n: I18n
+    notifier: ResidentNotifier | None = None
 
 
 async def confirm_pressed(
@@ -464,6 +486,7 @@ async def confirm_pressed(
     state: FSMContext,
     settings: Settings,
     i18n: I18n,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
     """Second tap: register, or ask the organization and the questions first."""
     draft = await _draft(state)
@@ -487,7 +510,7 @@ async def confirm_pressed(
         "position": 0,  # the question being answered (0: none yet)
     }
     bot: Bot = query.bot  # type: ignore[assignment]
-    talk = Conversation(bot, query.from_user.id, session, resident, state, settings, i18n)
+    talk = Conversation(bot, query.from_user.id, session, resident, state, settings, i18n, notifier)
     await _next_step(talk, event, draft)
 
 
@@ -555,7 +578,14 @@ async def _registered(talk: Conversation, result: RegistrationResult) -> None:
             bot, chat_id, event, registration, settings=talk.settings, locale=locale
         )
         after_commit(talk.session, send)
-    await _tell_offered(bot, talk.session, result.offered, i18n=talk.i18n, settings=talk.settings)
+    await _tell_offered(
+        bot,
+        talk.session,
+        result.offered,
+        i18n=talk.i18n,
+        settings=talk.settings,
+        notifier=talk.notifier,
+    )
     await _tell_thresholds(
         bot, talk.session, event, result.thresholds, i18n=talk.i18n, settings=talk.settings
     )
@@ -568,6 +598,7 @@ async def text_typed(
     state: FSMContext,
     settings: Settings,
     i18n: I18n,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
     """The organization's name or a question's answer, as the conversation waits for."""
     assert message.text is not None and message.bot is not None
@@ -594,7 +625,9 @@ async def text_typed(
             await message.answer(view.refusal_text(Refusal.BAD_ANSWERS))
             return
         draft["answers"][str(question.id)] = text
-    talk = Conversation(message.bot, message.chat.id, session, resident, state, settings, i18n)
+    talk = Conversation(
+        message.bot, message.chat.id, session, resident, state, settings, i18n, notifier
+    )
     await _next_step(talk, event, draft)
 
 
@@ -610,6 +643,7 @@ async def question_skipped(
     state: FSMContext,
     settings: Settings,
     i18n: I18n,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
     draft = await _draft(state)
     if (
@@ -629,7 +663,7 @@ async def question_skipped(
     await query.answer()
     await edit_markup(query, None)
     bot: Bot = query.bot  # type: ignore[assignment]
-    talk = Conversation(bot, query.from_user.id, session, resident, state, settings, i18n)
+    talk = Conversation(bot, query.from_user.id, session, resident, state, settings, i18n, notifier)
     await _next_step(talk, event, draft)
 
 
@@ -675,6 +709,7 @@ async def cancel_pressed(
     resident: Resident | None,
     settings: Settings,
     i18n: I18n,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
     registration = (
         await event_registrations.get_registration(session, callback_data.registration, resident)
@@ -725,6 +760,7 @@ async def cancel_pressed(
         result.offered,
         i18n=i18n,
         settings=settings,
+        notifier=notifier,
     )
 
 
@@ -735,6 +771,7 @@ async def offer_pressed(
     resident: Resident | None,
     settings: Settings,
     i18n: I18n,
+    notifier: ResidentNotifier | None = None,
 ) -> None:
     if resident is None:
         await query.answer(view.refusal_text(Refusal.NOT_FOUND), show_alert=True)
@@ -749,7 +786,9 @@ async def offer_pressed(
             session, callback_data.registration, resident
         )
     event, registration = result.event, result.registration
-    await _tell_offered(bot, session, result.offered, i18n=i18n, settings=settings)
+    await _tell_offered(
+        bot, session, result.offered, i18n=i18n, settings=settings, notifier=notifier
+    )
     if result.outcome is OfferOutcome.ALREADY and registration is not None:
         if registration.status is RegistrationStatus.REGISTERED:
             await query.answer(view.already_text(registration.status, None))

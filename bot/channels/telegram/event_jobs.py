@@ -16,6 +16,14 @@
   language: the offer with its two buttons, or that their offer has expired. They get it
   whatever their message preferences: it answers their own request. A message that cannot
   be sent is logged; the offer still expires in time and passes on.
+
+  Telegram residents get it from the bot directly (so a blocked chat is known here);
+  Messenger residents through :class:`~bot.channels.notices.ResidentNotifier` with
+  ``event_update=True``: the resident asked to take part in this very event (registering
+  put them on its waitlist), so an offer of its place, or that the offer has lapsed, is an
+  update of an event they registered to, which Meta's ``CONFIRMED_EVENT_UPDATE`` tag
+  covers outside the 24-hour window (when the deployment enables it; otherwise the notice
+  is held until they write). The buttons become postbacks with the same callback data.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.notices import ResidentNotifier
 from bot.channels.telegram.event_view import (
     offer_keyboard,
     offer_text,
@@ -113,10 +122,11 @@ class Notice:
 
     registration_id: int
     event_id: int
-    chat_id: int
+    chat_id: int | str  # a Telegram chat id, or a Messenger PSID
     change: OfferChangeKind
     text: str
     keyboard: InlineKeyboardMarkup | None
+    resident: Resident | None = None  # set for a Messenger resident (sent by the notifier)
 
 
 @dataclass
@@ -126,10 +136,14 @@ class EventJobs:
     i18n: I18n
     settings: Settings
     delivery: DeliveryEngine
+    # Personal notices to Messenger residents; without one (Messenger off), they are held.
+    notifier: ResidentNotifier | None = None
     quiet_hours: QuietHours = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
+        if self.notifier is None:
+            self.notifier = ResidentNotifier(self.bot, None, self.sessions, settings)
         self.quiet_hours = QuietHours(
             settings.quiet_hours_start, settings.quiet_hours_end, settings.tz
         )
@@ -196,10 +210,8 @@ class EventJobs:
             if registration.resident_id is not None
             else None
         )
-        if resident is None or resident.channel is not Channel.TELEGRAM:
-            logger.info(
-                "registration %s (%s): nobody to tell on Telegram", registration.id, change.change
-            )
+        if resident is None:
+            logger.info("registration %s (%s): nobody to tell", registration.id, change.change)
             return None
         locale = resident.language
         if locale not in self.i18n.available_locales:
@@ -211,11 +223,33 @@ class EventJobs:
                 keyboard = offer_keyboard(registration.id)
             else:
                 text = offer_expired_text(event)
+        if resident.channel is Channel.MESSENGER:
+            return Notice(
+                registration.id,
+                event.id,
+                resident.external_id,
+                change.change,
+                text,
+                keyboard,
+                resident,
+            )
         return Notice(
             registration.id, event.id, int(resident.external_id), change.change, text, keyboard
         )
 
     async def _send(self, notice: Notice) -> bool:
+        if notice.resident is not None:
+            assert self.notifier is not None
+            await self.notifier.send(
+                notice.resident, notice.text, notice.keyboard, event_update=True
+            )
+            logger.info(
+                "event %s, registration %s: %s notice passed to Messenger",
+                notice.event_id,
+                notice.registration_id,
+                notice.change,
+            )
+            return True
         try:
             await self.bot.send_message(notice.chat_id, notice.text, reply_markup=notice.keyboard)
         except TelegramAPIError as exc:
