@@ -9,6 +9,8 @@ Messenger conversation at once, keeping the consent given there. The service
 
 from __future__ import annotations
 
+from aiogram.utils.i18n import gettext as _
+
 from bot.channels import linking_texts as texts
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.menu import menu_message
@@ -66,6 +68,12 @@ async def code_typed(ctx: MessengerContext) -> None:
     result = await account_links.link(ctx.session, ctx.resident, Channel.MESSENGER, ctx.psid, typed)
     if result.outcome is not LinkOutcome.UNKNOWN_CODE:
         await ctx.clear_state()  # a wrong code may be typed again; anything else ends here
+    if result.outcome is LinkOutcome.UNKNOWN_CODE:  # still waiting: they may type it again
+        ctx.reply(
+            texts.outcome(result.outcome, Channel.MESSENGER),
+            quick_replies=[QuickReply(short_title(_("Menu")), "menu")],
+        )
+        return
     if not result.linked:
         _after(ctx, texts.outcome(result.outcome, Channel.MESSENGER))
         return
