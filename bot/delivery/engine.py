@@ -422,7 +422,7 @@ class DeliveryEngine:
                         ResidentAccount.external_id.in_(psids),
                     )
                 )
-                last_inbound = dict(rows.tuples().all())
+                last_inbound = dict(rows.all())
         now = utcnow()
         held: list[int] = []
         to_send: list[Claimed] = []
