@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.localapi.server import StoredMessage
 from models import (
     Channel,
+    FsmRecord,
     HeldNotice,
     Municipality,
     Proposal,
@@ -200,6 +201,10 @@ async def test_wrong_inputs_keep_the_draft_and_stale_buttons_change_nothing(
     assert "Nuotraukos: 5" in summary and "Vieta žemėlapyje: pridėta" in summary
     assert "Savivaldybė: Biržų r." in summary
     assert "Moderatoriai matys tik slapyvardį." in summary
+    # The draft is in the database (it survives a restart).
+    [record] = await db.all(FsmRecord, FsmRecord.key == "messenger:8102")
+    assert record.state == "proposal:confirm" and record.data["proposal"]["text"] == TEXT
+    assert len(record.data["proposal"]["photos"]) == 5
     # A button of an earlier step is no longer active; the draft stays.
     await ona.postback("proposal:photos:done", "Baigti")
     assert STALE in ona.reply_texts[0]
