@@ -327,3 +327,35 @@ async def test_telegram_says_politely_when_messenger_is_not_used(harness: BotHar
     await chat.send("/link")
     assert chat.last_text == "Ši paslauga Messenger nenaudoja, todėl susieti nėra su kuo."
     assert chat.last.button_texts() == []
+
+
+async def test_a_newcomer_in_either_app_links_without_consenting_again(
+    mh: MessengerHarness, db: Database
+) -> None:
+    """Someone who takes part in one app opens the other: they type the code before any
+    onboarding there, and keep the one consent given in the first app."""
+    chat = mh.harness.chat(1006, "Ona")
+    await onboard_telegram(chat, "Zarasų r.")
+    code = await telegram_code(chat)
+    newcomer = mh.user("7006")
+    await newcomer.postback("get_started", "Pradėti")
+    await newcomer.postback("link", "Susieti su Telegram")
+    await newcomer.tap("Įvesti kodą")
+    await newcomer.send(code)
+    assert newcomer.reply_texts[0].startswith(LINKED)
+    assert newcomer.quick_reply_titles()[0] == "Apklausos"  # the kept profile is onboarded
+    [(_, accounts)] = await profiles(db)
+    assert accounts == [(Channel.TELEGRAM, "1006"), (Channel.MESSENGER, "7006")]
+
+    ona = mh.user("7007")
+    await ona.onboard(municipality="PAG")
+    code = await messenger_code(ona)
+    fresh = mh.harness.chat(1007, "Ona")
+    await fresh.send("/link")
+    await fresh.click("Įvesti kodą")
+    await fresh.send(code)
+    assert fresh.last_text.startswith(LINKED)
+    assert len(await profiles(db)) == 2
+    [kept] = await db.all(Resident, Resident.external_id == "1007")
+    assert kept.is_onboarded and kept.municipality is not None
+    assert kept.municipality.code == "PAG"

@@ -176,9 +176,17 @@ async def _note_failure(session: AsyncSession, resident_id: int, now: datetime) 
     record, stamps = await _recent_failures(session, resident_id, now)
     stamps.append(now.isoformat())
     if record is None:
-        session.add(FsmRecord(key=_guard_key(resident_id), state=None, data={"wrong": stamps}))
-    else:
-        record.data = {"wrong": stamps}
+        try:
+            async with session.begin_nested():
+                session.add(
+                    FsmRecord(key=_guard_key(resident_id), state=None, data={"wrong": stamps})
+                )
+            return
+        except IntegrityError:  # the other app of the same profile wrote it a moment ago
+            record, stamps = await _recent_failures(session, resident_id, now)
+            assert record is not None
+            stamps.append(now.isoformat())
+    record.data = {"wrong": stamps}
     await session.flush()
 
 
