@@ -6,20 +6,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.services import polls
+from bot.services import account_links, polls
 from bot.services.audiences import Audience
 from bot.services.polls import QuestionSpec
 from models import (
+    Channel,
     Municipality,
     Poll,
     PollAnswer,
     PollProgress,
     QuestionKind,
+    Resident,
     ResultsVisibility,
     utcnow,
 )
 from tests.support.db import Database
 from tests.support.messenger import MessengerHarness, MessengerUser
+from tests.test_messenger_onboarding import resident_of
+from tests.test_onboarding import onboard
 from tests.test_poll_answering import COLOURS, answers, choices, make_poll, option_id
 
 NBSP = "\xa0"
@@ -83,9 +87,12 @@ async def test_open_poll_listed_and_answered_with_quick_replies(
 
     await ona.tap("Žalia")
     texts = ona.reply_texts
-    assert len(texts) == 2
+    assert len(texts) == 3
     assert texts[0].startswith("Ačiū, jūsų atsakymas išsaugotas.\n\nAtsakymą galite pakeisti iki")
-    assert texts[1] == (
+    chart = ona.replies[1]  # the chart of the results, as an image
+    assert chart.kind == "image" and chart.image is not None
+    assert chart.image.startswith(b"\x89PNG")
+    assert texts[2] == (
         "Rezultatai\nAtsakė 1 gyventojas.\n\nKokia spalva gražiausia?\n"
         f"Raudona – 0 balsų, 0{NBSP}%\nŽalia – 1 balsas, 100{NBSP}%"
     )
@@ -206,7 +213,8 @@ async def test_survey_end_to_end_with_every_kind_and_resuming(
     await ona.send_image(b"\x89PNG fake", "photo.png")
     assert ona.reply_texts[0].startswith("Parašykite atsakymą tekstu.")
     await ona.send("  Daugiau suolų prie tvenkinio.  ")
-    thanks, results = ona.reply_texts
+    thanks, _chart, results = ona.reply_texts
+    assert ona.replies[1].kind == "image"
     assert thanks.startswith("Ačiū, jūsų atsakymai išsaugoti.")
     assert results.startswith("Rezultatai\nAtsakė 1 gyventojas.")
     assert "Ką patobulintumėte?\n1 atsakymas raštu" in results
@@ -279,6 +287,59 @@ async def test_too_long_free_text_is_refused_politely_and_the_question_waits(
     assert ona.reply_texts[0].startswith("Ačiū, jūsų atsakymas išsaugotas.")
     [answer] = await answers(db, poll)
     assert answer.text == "Daugiau suoliukų."
+    within_limits(messenger, ona)
+
+
+async def test_a_free_text_question_waits_across_a_restart(
+    messenger: MessengerHarness, db: Database
+) -> None:
+    ona = await ready(messenger)
+    poll = await make_poll(
+        db, COLOURS, QuestionSpec("Ką pasiūlytumėte?", QuestionKind.TEXT), title="Spalvos"
+    )
+    await ona.postback(f"start:poll_{poll.id}")
+    await ona.tap("Žalia")
+    assert "Klausimas 2 iš 2" in ona.reply_texts[0]
+
+    await messenger.stop()
+    await messenger.start()  # a new application on the same database
+
+    await ona.send("Daugiau žalumos.")
+    assert ona.reply_texts[0].startswith("Ačiū, jūsų atsakymai išsaugoti.")
+    rows = await answers(db, poll)
+    assert [row.text for row in rows] == [None, "Daugiau žalumos."]
+    within_limits(messenger, ona)
+
+
+async def test_answered_on_telegram_by_the_linked_profile_is_answered(
+    messenger: MessengerHarness, db: Database
+) -> None:
+    poll = await make_poll(db)
+    chat = messenger.harness.chat(1001, "Ona")
+    await onboard(chat)
+    await chat.tap_menu("Apklausos")
+    await chat.click("1. Kokia spalva gražiausia?")
+    await chat.click("Žalia")
+    [on_telegram] = await answers(db, poll)
+
+    ona = await ready(messenger, "8002")
+    async with db.sessions() as session, session.begin():
+        telegram_resident = await session.get(Resident, on_telegram.resident_id)
+        assert telegram_resident is not None
+        code = await account_links.issue_code(session, telegram_resident, Channel.TELEGRAM)
+    typing = await resident_of(db, "8002")
+    assert typing is not None
+    async with db.sessions() as session, session.begin():
+        typing = await session.merge(typing)
+        await account_links.link(session, typing, Channel.MESSENGER, "8002", code)
+
+    await ona.postback(f"start:poll_{poll.id}")
+    assert ona.reply_texts[0].startswith("Į šią apklausą jau atsakėte.")
+    assert ona.quick_reply_titles() == ["Raudona", "✓ Žalia"]
+    await tap_payload(messenger, ona, payload_of(ona, "✓ Žalia"))
+    assert ona.reply_texts == [SAVED]
+    [answer] = await answers(db, poll)
+    assert answer.id == on_telegram.id and answer.option_id == option_id(poll, "Žalia")
     within_limits(messenger, ona)
 
 

@@ -18,11 +18,16 @@ conversation state (also in the database), so a restart loses nothing.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import replace
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.channels.messenger.client import MessagingType, MessengerError
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.menu import MENU_WORDS, menu_message
 from bot.channels.messenger.messages import (
@@ -36,10 +41,14 @@ from bot.channels.messenger.messages import (
 from bot.channels.messenger.router import MessengerRouter
 from bot.channels.telegram import poll_answering as view
 from bot.channels.telegram.poll_callbacks import PollOpenCb
+from bot.channels.telegram.poll_chart import chart_spec, render_png
+from bot.channels.telegram.poll_results import first_chart_question
 from bot.services import polls
 from bot.services.polls import AnswerOutcome, AnswerResult, Eligibility, Refusal
 from models import Poll, PollQuestion, QuestionKind
 from models.polls import SCALE_MAX, SCALE_MIN
+
+logger = logging.getLogger(__name__)
 
 router = MessengerRouter("polls")
 
@@ -58,6 +67,7 @@ SELECTED = view.SELECTED  # "✓ "
 OPTION_TITLE = MAX_TITLE - len(SELECTED)
 _POLL_PARAM = re.compile(r"^poll_(\d{1,9})$")
 _ID = re.compile(r"^\d{1,9}$")
+_delegating: ContextVar[bool] = ContextVar("polls_start_delegating", default=False)
 
 
 def _ints(args: Sequence[str], count: int) -> list[int] | None:
@@ -185,36 +195,57 @@ async def ask(ctx: MessengerContext, poll: Poll, question: PollQuestion) -> None
         await _leave_text_state(ctx)
 
 
-async def _results(ctx: MessengerContext, poll: Poll) -> str | None:
-    tally = await polls.tally(ctx.session, poll.id)
-    return None if tally is None else html_to_text(view.results_text(tally, ctx.locale))
+async def _say_with_results(ctx: MessengerContext, poll: Poll, text: str, show: bool) -> None:
+    """``text``, then (when ``show``) the results as text with the chart of the first
+    choice or scale question above them; the menu replies on the last message.
+
+    The chart is drawn after the commit in a worker thread (no transaction waits for it)
+    and sent with the results; without a chart the results are an ordinary reply."""
+    tally = await polls.tally(ctx.session, poll.id) if show else None
+    if tally is None:
+        ctx.reply(text, quick_replies=_after_replies())
+        return
+    ctx.reply(text)
+    results = OutMessage(
+        text=html_to_text(view.results_text(tally, ctx.locale)), quick_replies=_after_replies()
+    )
+    question = first_chart_question(tally)
+    spec = chart_spec(question, ctx.locale) if question and tally.respondents else None
+    if spec is None:
+        ctx.reply(results)
+        return
+    graph, psid, poll_id = ctx.services.graph, ctx.psid, poll.id
+
+    async def send_with_chart() -> None:
+        message = results
+        try:
+            png = await asyncio.to_thread(render_png, spec)
+            message = replace(results, image=png)
+        except Exception as exc:  # the text results go anyway
+            logger.warning("poll %s: chart not drawn: %s", poll_id, type(exc).__name__)
+        try:
+            await graph.send(psid, message, messaging_type=MessagingType.RESPONSE)
+        except MessengerError as exc:
+            logger.warning("poll %s: results not sent (code %s)", poll_id, exc.code)
+
+    ctx.after_commit(send_with_chart)
 
 
 async def _finish(ctx: MessengerContext, poll: Poll) -> None:
     await _leave_text_state(ctx)
     thanks = html_to_text(view.thanks_text(poll, ctx.locale, poll.closes_at, ctx.settings.tz))
-    results = await _results(ctx, poll) if polls.results_visible(poll, answered=True) else None
-    if results is None:
-        ctx.reply(thanks, quick_replies=_after_replies())
-    else:
-        ctx.reply(thanks)
-        ctx.reply(results, quick_replies=_after_replies())
+    await _say_with_results(ctx, poll, thanks, polls.results_visible(poll, answered=True))
 
 
 async def _refuse_poll(ctx: MessengerContext, poll: Poll, allowed: Eligibility) -> None:
     """The poll cannot be answered now: why, and the results when the resident may see them."""
     await _leave_text_state(ctx)
-    text = view.refusal_text(Refusal(allowed.value))
+    show = False
     if allowed is Eligibility.CLOSED:
         progress = await polls.progress_of(ctx.session, poll.id, ctx.resident)
         answered = progress is not None and progress.first_answer_at is not None
-        if polls.results_visible(poll, answered=answered):
-            results = await _results(ctx, poll)
-            if results is not None:
-                ctx.reply(text)
-                ctx.reply(results, quick_replies=_after_replies())
-                return
-    ctx.reply(text, quick_replies=_after_replies())
+        show = polls.results_visible(poll, answered=answered)
+    await _say_with_results(ctx, poll, view.refusal_text(Refusal(allowed.value)), show)
 
 
 async def open_poll(ctx: MessengerContext, poll_id: int) -> None:
@@ -232,14 +263,8 @@ async def open_poll(ctx: MessengerContext, poll_id: int) -> None:
     if question is None:
         if poll.is_survey:
             await _leave_text_state(ctx)
-            results = (
-                await _results(ctx, poll) if polls.results_visible(poll, answered=True) else None
-            )
-            if results is None:
-                ctx.reply(view.completed_text(poll), quick_replies=_after_replies())
-            else:
-                ctx.reply(view.completed_text(poll))
-                ctx.reply(results, quick_replies=_after_replies())
+            visible = polls.results_visible(poll, answered=True)
+            await _say_with_results(ctx, poll, view.completed_text(poll), visible)
             return
         ctx.reply(view.completed_text(poll))
         question = poll.questions[0]  # a one-question poll: the answer may be changed
@@ -277,16 +302,19 @@ async def deep_link(ctx: MessengerContext) -> None:
     if match is not None:
         await open_poll(ctx, int(match.group(1)))
         return
-    from bot.channels.messenger.dispatcher import flow_routers
+    if not _delegating.get():  # (another flow handing "start" on cannot loop back here)
+        from bot.channels.messenger.dispatcher import flow_routers
 
-    for other in flow_routers():
-        if other is router:
-            continue
-        found = other.match_payload(ctx.payload or "")
-        if found is not None:
-            ctx.args = found.args
-            await found.handler(ctx)
-            return
+        for other in flow_routers():
+            found = None if other is router else other.match_payload(ctx.payload or "")
+            if found is not None:
+                ctx.args = found.args
+                token = _delegating.set(True)
+                try:
+                    await found.handler(ctx)
+                finally:
+                    _delegating.reset(token)
+                return
     ctx.reply(stale_text(), quick_replies=_after_replies())
 
 
