@@ -53,6 +53,7 @@ from bot.channels.telegram.event_callbacks import (
     RegistrationStopCb,
     ShareName,
 )
+from bot.channels.telegram.event_jobs import messenger_offer_keyboard
 from bot.channels.telegram.filters import typed_answer
 from bot.channels.telegram.qr import qr_png
 from bot.channels.telegram.replies import edit_markup, replace_prompt, send_to_chat
@@ -153,7 +154,9 @@ async def offer_messages(
                 Outgoing(
                     0 if on_messenger else int(resident.external_id),
                     view.offer_text(event, registration, settings.tz, locale),
-                    view.offer_keyboard(registration.id),
+                    messenger_offer_keyboard(registration.id)
+                    if on_messenger
+                    else view.offer_keyboard(registration.id),
                     resident if on_messenger else None,
                 )
             )

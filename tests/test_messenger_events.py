@@ -115,7 +115,7 @@ async def test_list_card_register_with_name_and_questions_then_code_and_qr(
     ona = await ready(messenger, "8101")
     await ona.tap("Renginiai")
     [listing] = ona.replies
-    assert "Artimiausi renginiai" in (listing.text or "")
+    assert "Artėjantys renginiai" in (listing.text or "")
     assert CARD_TITLE in (listing.text or "") and "liko 5 vietos" in (listing.text or "")
     assert ona.quick_reply_titles()[0] == "1. Seniūnijos biudž…"
 
@@ -131,14 +131,14 @@ async def test_list_card_register_with_name_and_questions_then_code_and_qr(
 
     await ona.postback(button(ona, "Registruotis"))
     assert "Registracija į renginį „Seniūnijos biudžetas“" in ona.last_text
-    assert "paklausime 2 trumpų klausimų" in ona.last_text
+    assert "Patvirtinus užduosime 2 trumpus klausimus." in ona.last_text
     assert ona.quick_reply_titles() == ["Su mano vardu", "Be vardo", "Nesiregistruoti"]
     await ona.tap("Su mano vardu")
-    assert "parašykite savo vardą" in ona.last_text
+    assert "Prašome parašyti savo vardą" in ona.last_text
     await ona.send("Ona Onaitė")
-    assert "Klausimas 1 iš 2" in ona.last_text and "Kokia tema jums svarbi?" in ona.last_text
+    assert "1 klausimas iš 2:" in ona.last_text and "Kokia tema jums svarbi?" in ona.last_text
     await ona.send("Keliai")
-    assert "Klausimas 2 iš 2" in ona.last_text
+    assert "2 klausimas iš 2:" in ona.last_text
     assert await registration_of(db, event, "8101") is None  # nothing saved until the end
     await ona.tap("Praleisti")
     reply, picture = ona.replies
@@ -146,7 +146,7 @@ async def test_list_card_register_with_name_and_questions_then_code_and_qr(
     assert saved is not None and saved.status is RegistrationStatus.REGISTERED
     assert saved.share_name and saved.display_name == "Ona Onaitė"
     assert list((saved.answers or {}).values()) == ["Keliai"]
-    assert "✅ Jūs užregistruoti" in (reply.text or "")
+    assert "✅ Jūs užsiregistravote į renginį „Seniūnijos biudžetas“." in (reply.text or "")
     assert saved.checkin_code in (reply.text or "")
     assert "kalendoriaus failo" in (reply.text or "")
     assert picture.kind == "image" and picture.image == qr_png(saved.checkin_code)
@@ -164,7 +164,7 @@ async def test_full_event_waitlist_then_cancel_offers_the_place_and_accept(
     jonas = await ready(messenger, "8202")
     await register(ona, event)
     await register(jonas, event)
-    assert "laukiančiųjų sąraše, numeris 1" in jonas.last_text
+    assert "įrašėme jus į laukiančiųjų sąrašą – jūsų vieta eilėje: 1." in jonas.last_text
     waiting = await registration_of(db, event, "8202")
     assert waiting is not None and waiting.status is RegistrationStatus.WAITLISTED
 
@@ -173,9 +173,9 @@ async def test_full_event_waitlist_then_cancel_offers_the_place_and_accept(
     cancel = [t for t in ona.quick_reply_titles() if t.startswith("Atšaukti: 1.")]
     assert cancel
     await ona.tap(cancel[0])
-    assert "Ar norite atšaukti registraciją" in ona.last_text
+    assert "Ar norite atšaukti registraciją į renginį „Seniūnijos biudžetas“?" in ona.last_text
     await ona.tap("Taip, atšaukti")
-    assert "atšaukta" in ona.last_text
+    assert "Jūsų registracija į renginį „Seniūnijos biudžetas“ atšaukta." in ona.last_text
     mine = await registration_of(db, event, "8201")
     assert mine is not None and mine.status is RegistrationStatus.CANCELLED
 
@@ -194,7 +194,7 @@ async def test_full_event_waitlist_then_cancel_offers_the_place_and_accept(
     assert accepted.checkin_code in (text.text or "") and picture.kind == "image"
     # A second tap on the old offer changes nothing.
     await jonas.postback(offer.buttons[0][1])
-    assert "jau užsiregistravote" in jonas.last_text.casefold()
+    assert "Jūs jau užsiregistravę į šį renginį." in jonas.last_text
     fits(messenger, ona, jonas)
 
 
@@ -211,7 +211,7 @@ async def test_decline_passes_the_place_on_and_an_expired_offer_is_too_late(
     assert first is not None
     await ona.postback(f"rc:{first.id}:ask")
     await ona.tap("Taip, atšaukti")
-    decline = button(jonas, "Ne, atiduokite vie…")
+    decline = button(jonas, "Atsisakyti vietos")
     await jonas.postback(decline)
     assert "Ačiū, kad pranešėte" in jonas.last_text
     declined = await registration_of(db, event, "8302")
@@ -224,9 +224,9 @@ async def test_decline_passes_the_place_on_and_an_expired_offer_is_too_late(
     # Petras does not answer in time: the job expires the offer and tells him.
     assert offered.offer_expires_at is not None
     await jobs(messenger).offers(now=offered.offer_expires_at + timedelta(minutes=1))
-    assert "vieta, kuri buvo laikoma jums" in petras.last_text.casefold()
+    assert "Jums laikyta vieta renginyje „Seniūnijos biudžetas“ atiteko kitam" in petras.last_text
     await petras.postback(accept)
-    assert "laikas priimti vietą baigėsi" in petras.last_text
+    assert "Deja, laikas priimti vietą baigėsi" in petras.last_text
     late = await registration_of(db, event, "8303")
     assert late is not None and late.status is RegistrationStatus.EXPIRED
     fits(messenger, ona, jonas, petras)
@@ -245,7 +245,7 @@ async def test_deep_link_keeps_the_source_and_stale_or_forged_payloads_are_refus
     confirm = EventConfirmCb(event=event.id, share=ShareName.NO).pack()
     await ona.postback(confirm)
     await ona.postback(confirm)  # a double tap
-    assert "jau užsiregistravote" in ona.last_text.casefold()
+    assert "Jūs jau užsiregistravę į šį renginį." in ona.last_text
     saved = await registrations(db, event)
     assert len(saved) == 1 and saved[0].source == "plakatas" and not saved[0].share_name
 

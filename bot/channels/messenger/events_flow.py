@@ -60,6 +60,7 @@ from bot.channels.telegram.event_callbacks import (
     RegistrationStopCb,
     ShareName,
 )
+from bot.channels.telegram.event_jobs import messenger_offer_keyboard
 from bot.channels.telegram.qr import qr_png
 from bot.i18n import number
 from bot.services import event_registrations, events
@@ -208,11 +209,9 @@ async def _show_card(ctx: MessengerContext, event: Event) -> None:
 
 
 def _offer_buttons(registration_id: int) -> list[Button]:
-    accept = OfferCb(registration=registration_id, answer=OfferAnswer.ACCEPT)
-    decline = OfferCb(registration=registration_id, answer=OfferAnswer.DECLINE)
     return [
-        Button(short_title(_("Yes, I will come")), payload=accept.pack()),
-        Button(short_title(_("Decline the place")), payload=decline.pack()),
+        Button(short_title(row[0].text), payload=row[0].callback_data)
+        for row in messenger_offer_keyboard(registration_id).inline_keyboard
     ]
 
 

@@ -42,7 +42,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.notices import ResidentNotifier
+from bot.channels.telegram.event_callbacks import OfferAnswer, OfferCb
 from bot.channels.telegram.event_view import (
+    column,
     offer_keyboard,
     offer_text,
     place_text,
@@ -114,6 +116,18 @@ def offer_expired_text(event: Event) -> str:
         "on the waiting list, because we did not hear from you in time. If you still want "
         "to come, register again under “{events}”."
     ).format(title=title_html(event), events=menu_label("events"))
+
+
+def messenger_offer_keyboard(registration_id: int) -> InlineKeyboardMarkup:
+    """The offer's two buttons with labels that fit Messenger's 20 characters (the same
+    callback data, answered by ``bot.channels.messenger.events_flow``)."""
+    return column(
+        (_("Yes, I will come"), OfferCb(registration=registration_id, answer=OfferAnswer.ACCEPT)),
+        (
+            _("Decline the place"),
+            OfferCb(registration=registration_id, answer=OfferAnswer.DECLINE),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +234,11 @@ class EventJobs:
         with self.i18n.context(), self.i18n.use_locale(locale):
             if change.change is OfferChangeKind.OFFERED:
                 text = offer_text(event, registration, self.settings.tz, locale)
-                keyboard = offer_keyboard(registration.id)
+                keyboard = (
+                    messenger_offer_keyboard(registration.id)
+                    if resident.channel is Channel.MESSENGER
+                    else offer_keyboard(registration.id)
+                )
             else:
                 text = offer_expired_text(event)
         if resident.channel is Channel.MESSENGER:
