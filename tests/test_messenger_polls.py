@@ -451,3 +451,23 @@ async def test_more_than_twelve_open_polls_are_paged(
     [answer] = await answers(db, created[13])
     assert answer.option_id == option_id(created[13], "Ne")
     within_limits(messenger, ona)
+
+
+async def test_in_english(messenger: MessengerHarness, db: Database) -> None:
+    john = messenger.user("8003")
+    await john.onboard(municipality="PAG", language="en")
+    poll = await make_poll(
+        db, QuestionSpec("Kas jums patinka?", QuestionKind.MULTIPLE, ("Medžiai", "Suolai"))
+    )
+    await john.postback("polls", "Polls")
+    assert john.reply_texts[0].startswith("Open polls\n\n1. Kas jums patinka? – open until")
+    await john.tap("1. Kas jums patinka?")
+    assert john.reply_texts[0].endswith("Choose one or more answers, then press “Submit”.")
+    assert john.quick_reply_titles() == ["Medžiai", "Suolai", "Submit"]
+    await john.tap("Suolai")
+    await john.tap("Submit")
+    assert john.reply_texts[0].startswith("Thank you, your answer is saved.")
+    assert john.quick_reply_titles() == ["Polls", "Menu"]
+    [answer] = await answers(db, poll)
+    assert await choices(db, answer) == {option_id(poll, "Suolai")}
+    within_limits(messenger, john)
