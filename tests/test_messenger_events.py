@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.app import start_web_server
 from bot.channels.telegram.event_callbacks import (
     EventConfirmCb,
     EventOpenCb,
@@ -24,6 +25,7 @@ from models import (
     Channel,
     Event,
     EventQuestion,
+    HeldNotice,
     Registration,
     RegistrationStatus,
     ResidentAccount,
@@ -296,3 +298,64 @@ async def test_a_telegram_resident_on_the_waitlist_still_gets_the_offer_on_teleg
     assert "Taip, dalyvausiu" in offer.button_texts()
     assert not messenger.graph.messages_for("9501")
     fits(messenger, ona)
+
+
+async def restart(messenger: MessengerHarness) -> None:
+    """A new process on the same database (the web server and Messenger with it)."""
+    runner = messenger._runner
+    assert runner is not None
+    await runner.cleanup()
+    messenger._runner = None
+    await messenger.harness.restart()
+    messenger._runner = await start_web_server(messenger.app)
+    await messenger.app.start_messenger()
+
+
+async def test_pages_organization_a_restart_in_the_questions_and_an_offer_held_outside_the_window(
+    messenger: MessengerHarness, db: Database
+) -> None:
+    for number in range(1, 7):
+        await make_event(db, title=f"Renginys {number}", capacity=1)
+    event = await make_event(db, title=CARD_TITLE, capacity=1, per_organization_quota=1)
+    async with db.sessions() as session, session.begin():
+        session.add(EventQuestion(event_id=event.id, position=1, text="Kokia tema jums svarbi?"))
+    ona = await ready(messenger, "8601")
+    jonas = await ready(messenger, "8602")
+    await ona.tap("Renginiai")
+    assert "(1 / 2)" in ona.last_text and ona.quick_reply_titles()[-3] == "Daugiau"
+    await ona.tap("Daugiau")
+    assert "(2 / 2)" in ona.last_text and "Daugiau" not in ona.quick_reply_titles()
+
+    await ona.postback(f"er:{event.id}")
+    await ona.tap("Be vardo")
+    assert "Kuriai organizacijai ar bendruomenei atstovaujate?" in ona.last_text
+    await ona.send("Pagėgių bendruomenė")
+    assert "1 klausimas iš 1:" in ona.last_text
+    await restart(messenger)  # the draft waits in the database
+    await ona.send("Keliai")
+    saved = await registration_of(db, event, "8601")
+    assert saved is not None and saved.status is RegistrationStatus.REGISTERED
+    assert saved.organization == "Pagėgių bendruomenė"
+    assert list((saved.answers or {}).values()) == ["Keliai"]
+
+    # Jonas waits; his window has closed when the place frees up: the offer is kept for him.
+    await jonas.postback(f"er:{event.id}")
+    await jonas.tap("Be vardo")
+    await jonas.send("Kita organizacija")
+    await jonas.send("Nieko")
+    assert "laukiančiųjų sąrašą" in jonas.last_text
+    long_ago = utcnow() - timedelta(days=2)
+    messenger.graph.set_last_inbound("8602", long_ago)
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(ResidentAccount)
+            .where(ResidentAccount.external_id == "8602")
+            .values(last_inbound_at=long_ago)
+        )
+    sent_before = len(jonas.messages)
+    await ona.postback(f"rc:{saved.id}:yes")
+    assert len(jonas.messages) == sent_before
+    [held] = await db.all(HeldNotice, HeldNotice.resident_id == await resident_id(db, "8602"))
+    assert "Jums atsilaisvino vieta" in held.text
+    assert [b["title"] for b in held.buttons] == ["Taip, dalyvausiu", "Atsisakyti vietos"]
+    fits(messenger, ona, jonas)
