@@ -28,6 +28,7 @@ from models import (
     BroadcastStatus,
     Channel,
     EventKind,
+    FsmRecord,
     HeldNotice,
     LinkCode,
     MessageCategory,
@@ -546,6 +547,8 @@ async def test_forgetting_a_linked_profile_removes_both_accounts(
     shown = await person(sessions, Channel.MESSENGER)
     typing = await person(sessions, Channel.TELEGRAM)
     code = await issue(sessions, shown)
+    assert (await type_code(sessions, shown, "ACEF-HJKL")).outcome is LinkOutcome.UNKNOWN_CODE
+    assert await count(sessions, FsmRecord) == 1  # the record of the wrong code
     assert (await type_code(sessions, typing, code)).linked
     async with sessions() as session, session.begin():
         kept = await residents.find(session, Channel.MESSENGER, shown.external_id)
@@ -553,6 +556,7 @@ async def test_forgetting_a_linked_profile_removes_both_accounts(
         await residents.erase(session, kept)
     assert await count(sessions, Resident) == 0
     assert await count(sessions, ResidentAccount) == 0
+    assert await count(sessions, FsmRecord) == 0
     async with sessions() as session:
         assert await residents.find(session, Channel.TELEGRAM, typing.external_id) is None
 

@@ -161,6 +161,11 @@ def _guard_key(resident_id: int) -> str:
     return f"{_GUARD_PREFIX}{resident_id}"
 
 
+async def forget_resident(session: AsyncSession, resident_id: int) -> None:
+    """Erasure: the record of the resident's wrong codes goes too (link codes cascade)."""
+    await session.execute(delete(FsmRecord).where(FsmRecord.key == _guard_key(resident_id)))
+
+
 async def _recent_failures(
     session: AsyncSession, resident_id: int, now: datetime
 ) -> tuple[FsmRecord | None, list[str]]:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import event_registrations, polls, proposal_export
+from bot.services import account_links, event_registrations, polls, proposal_export
 from bot.services.municipalities import get_active_by_id
 from models import AgeGroup, Channel, Event, Registration, Resident, ResidentAccount, utcnow
 
@@ -275,6 +275,7 @@ async def erase(session: AsyncSession, resident: Resident) -> list[proposal_expo
     await polls.forget_resident(session, resident.id)
     await event_registrations.forget_resident(session, resident.id)
     cards = await proposal_export.forget_resident(session, resident.id)
+    await account_links.forget_resident(session, resident.id)
     await session.delete(resident)
     await session.flush()
     return cards

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import OrderedDict
 
 from aiogram import Bot
@@ -45,12 +46,27 @@ ATTACHMENTS_KEPT = 64
 PLACEHOLDER_ATTACHMENT = "0"
 
 
+# A Telegram deep link into the bot (an invitation's "Atsakyti" / "Registruotis"):
+# https://t.me/<bot>?start=<param>. On Messenger it opens the same thing in this chat.
+_TELEGRAM_DEEP_LINK = re.compile(r"^https://t\.me/[A-Za-z0-9_]+\?start=([A-Za-z0-9_-]{1,64})$")
+
+
+def content_button(title: str, url: str) -> Button:
+    """A broadcast's button: a link, or a postback ``start:<param>`` where the link is a
+    Telegram deep link into the bot (answer a poll, register to an event) — Messenger
+    residents do that here, without Telegram."""
+    deep_link = _TELEGRAM_DEEP_LINK.match(url)
+    if deep_link is not None:
+        return Button(short_title(title), payload=f"start:{deep_link.group(1)}")
+    return Button(short_title(title), url=url)
+
+
 def content_message(content: Content, attachment_id: str | None = None) -> OutMessage:
     """The Messenger message of a broadcast (``attachment_id``: its uploaded photo)."""
     text = html_to_text(content.text).strip()
     buttons: tuple[Button, ...] = ()
     if content.button_text and content.button_url:
-        buttons = (Button(short_title(content.button_text), url=content.button_url),)
+        buttons = (content_button(content.button_text, content.button_url),)
         if not text:  # a button template needs a text
             text = content.button_text
     return OutMessage(text=text, buttons=buttons, image_attachment_id=attachment_id)
