@@ -17,7 +17,7 @@ from bot import migrations
 from bot.channels.messenger import held
 from bot.channels.messenger.client import GraphClient
 from bot.channels.messenger.context import MessengerServices
-from bot.channels.messenger.dispatcher import MessengerDispatcher, flow_routers
+from bot.channels.messenger.dispatcher import MessengerDispatcher
 from bot.channels.messenger.profile import set_profile
 from bot.channels.messenger.sender import MessengerSender
 from bot.channels.messenger.webhook import MessengerChannel
@@ -183,7 +183,7 @@ def create_messenger(
     delivery.senders[Channel.MESSENGER] = MessengerSender(graph, bot)
     notifier = ResidentNotifier(bot, graph, session_factory, settings)
     services = MessengerServices(settings, session_factory, i18n, bot, graph, delivery, notifier)
-    dispatcher = MessengerDispatcher(services, [held.router, *flow_routers()])
+    dispatcher = MessengerDispatcher(services)
     dispatcher.before_handling.append(held.before_handling)
     logger.info("Messenger: on at %s", config.path)
     return MessengerChannel(config, graph, dispatcher)

@@ -281,8 +281,12 @@ class LocalGraphAPI:
         mid: str | None = None,
         timestamp: int | None = None,
         title: str | None = None,
+        referral: str | None = None,
     ) -> JSONDict:
         """A Meta-shaped ``messaging`` event from ``psid``; notes their last inbound time.
+
+        ``referral``: the person opened an m.me link with ``?ref=`` in their existing
+        conversation (a ``messaging_referrals`` event; it opens the 24-hour window too).
 
         ``quick_reply`` / ``postback`` are payloads; the text shown (a quick reply's text, a
         postback's title) is ``text``/``title``, else the title of the last quick reply or button
@@ -296,7 +300,9 @@ class LocalGraphAPI:
             "recipient": {"id": self.page_id},
             "timestamp": timestamp,
         }
-        if postback is not None:
+        if referral is not None:
+            event["referral"] = {"ref": referral, "source": "SHORTLINK", "type": "OPEN_THREAD"}
+        elif postback is not None:
             shown = title or text or self._title_of(psid, postback, buttons=True) or postback
             event["postback"] = {"title": shown, "payload": postback, "mid": mid}
         else:
@@ -343,6 +349,7 @@ class LocalGraphAPI:
         attachments: Sequence[Mapping[str, Any]] | None = None,
         mid: str | None = None,
         timestamp: int | None = None,
+        referral: str | None = None,
         entries: int = 1,
         sign: bool = True,
         signature: str | None = None,
@@ -360,11 +367,12 @@ class LocalGraphAPI:
             attachments=attachments,
             mid=mid,
             timestamp=timestamp,
+            referral=referral,
         )
         status = await self.deliver_batch(
             webhook_url, [event] * entries, sign=sign, signature=signature
         )
-        body = event.get("message") or event.get("postback") or {}
+        body = event.get("message") or event.get("postback") or {"mid": mid or ""}
         return status, str(body["mid"])
 
     async def deliver_batch(

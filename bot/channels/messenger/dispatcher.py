@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -36,33 +35,6 @@ from models import Channel, ProcessedMessengerMessage, utcnow
 logger = logging.getLogger(__name__)
 
 Hook = Callable[[MessengerContext], Awaitable[None]]
-
-# The flows, in the order their handlers are tried (a module not written yet is left out).
-FLOW_MODULES = (
-    "onboarding",
-    "linking",
-    "polls",
-    "events_flow",
-    "proposals",
-    "mydata",
-    "menu",
-)
-
-
-def flow_routers(names: Iterable[str] = FLOW_MODULES) -> list[MessengerRouter]:
-    routers: list[MessengerRouter] = []
-    for name in names:
-        module_name = f"bot.channels.messenger.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        router = getattr(module, "router", None)
-        assert isinstance(router, MessengerRouter), f"{module_name}.router"
-        routers.append(router)
-    return routers
 
 
 @functools.cache
@@ -94,7 +66,11 @@ class MessengerDispatcher:
         self, services: MessengerServices, routers: Sequence[MessengerRouter] | None = None
     ) -> None:
         self.services = services
-        self.routers = list(flow_routers() if routers is None else routers)
+        if routers is None:
+            from bot.channels.messenger import flows
+
+            routers = flows.routers()
+        self.routers = list(routers)
         # Run before routing, in order, inside the event's transaction (held.before_handling).
         self.before_handling: list[Hook] = []
         self._locks: dict[str, asyncio.Lock] = {}

@@ -1,4 +1,5 @@
-"""Meta's webhook JSON → one :class:`MessengerEvent` per message, quick reply or postback.
+"""Meta's webhook JSON → one :class:`MessengerEvent` per message, quick reply, postback or
+m.me referral.
 
 Echoes of the page's own messages, delivery and read receipts and anything else a page
 subscription may carry are ignored.
@@ -86,6 +87,20 @@ def _event(item: dict[str, Any]) -> MessengerEvent | None:
             attachments=attachments,
             location=location,
         )
+    referral = item.get("referral")
+    if isinstance(referral, dict):
+        # An m.me link with ?ref=… opened in an existing conversation: the same as a Telegram
+        # deep link (https://m.me/<page>?ref=poll_12 opens the poll, ref=evt_5 the event).
+        ref = referral.get("ref")
+        if not isinstance(ref, str) or not ref:
+            return None
+        return MessengerEvent(
+            psid=psid,
+            mid=f"referral:{psid}:{timestamp}:{ref}"[:255],
+            timestamp=timestamp,
+            payload=f"start:{ref}"[:1000],
+            is_postback=True,
+        )
     postback = item.get("postback")
     if isinstance(postback, dict):
         payload = postback.get("payload")
@@ -97,7 +112,7 @@ def _event(item: dict[str, Any]) -> MessengerEvent | None:
         return MessengerEvent(
             psid=psid, mid=mid, timestamp=timestamp, payload=payload, is_postback=True
         )
-    return None  # delivery, read, reaction, referral, ...
+    return None  # delivery, read, reaction, ...
 
 
 def parse(body: Any) -> list[MessengerEvent]:

@@ -73,7 +73,7 @@ from bot.services.event_registrations import (
     RegistrationResult,
 )
 from bot.services.events import EventState
-from handlers.events import Outgoing, _send_all, event_link_from_payload, offer_messages
+from handlers.events import Outgoing, _send_all, offer_messages
 from models import Event, EventStatus, Registration, RegistrationStatus, utcnow
 from models.events import ACTIVE_STATUSES, DISPLAY_NAME_MAX_LENGTH, ORGANIZATION_MAX_LENGTH
 
@@ -227,15 +227,10 @@ async def open_event(ctx: MessengerContext) -> None:
         await _show_card(ctx, event)
 
 
-@router.payload("start")
-async def deep_link(ctx: MessengerContext) -> None:
-    """An invitation's button, ``start:evt_12`` or ``start:evt_12_plakatas``: the card; the
-    source tag is kept for the registration (as Telegram's deep link does)."""
-    link = event_link_from_payload(":".join(ctx.args))
-    if link is None:
-        _say(ctx, view.stale_text())
-        return
-    event_id, source = link
+async def open_from_link(ctx: MessengerContext, event_id: int, source: str | None) -> None:
+    """An invitation's button, ``start:evt_12`` or ``start:evt_12_plakatas``
+    (:mod:`bot.channels.messenger.deep_links`): the card; the source tag is kept for the
+    registration (as Telegram's deep link does)."""
     event = await _visible_event(ctx, event_id)
     if event is None:
         return

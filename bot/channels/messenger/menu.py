@@ -6,7 +6,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.messages import OutMessage, QuickReply, short_title
-from bot.channels.messenger.router import MessengerRouter
+from bot.channels.messenger.router import MessengerRouter, resolve
 from bot.channels.telegram.texts import N_
 
 router = MessengerRouter("menu")
@@ -52,10 +52,9 @@ async def fallback(ctx: MessengerContext) -> None:
         ctx.reply(menu_message())
         return
     if word in COMMANDS:
-        from bot.channels.messenger.dispatcher import flow_routers
-        from bot.channels.messenger.router import resolve
+        from bot.channels.messenger import flows  # (the flows import this module)
 
-        match = resolve(flow_routers(), COMMANDS[word], None)
+        match = resolve(flows.routers(), COMMANDS[word], None)
         if match is not None and match.handler is not fallback:
             ctx.args = match.args
             await match.handler(ctx)

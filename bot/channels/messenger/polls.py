@@ -22,7 +22,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import replace
 
 from aiogram.utils.i18n import gettext as _
@@ -67,7 +66,6 @@ SELECTED = view.SELECTED  # "✓ "
 OPTION_TITLE = MAX_TITLE - len(SELECTED)
 _POLL_PARAM = re.compile(r"^poll_(\d{1,9})$")
 _ID = re.compile(r"^\d{1,9}$")
-_delegating: ContextVar[bool] = ContextVar("polls_start_delegating", default=False)
 
 
 def _ints(args: Sequence[str], count: int) -> list[int] | None:
@@ -105,7 +103,7 @@ async def show_polls(ctx: MessengerContext) -> None:
         page = numbers[0] if numbers else 0
     items = await polls.list_open_for(ctx.session, ctx.resident)
     if not items:
-        ctx.reply(view.no_open_polls(), quick_replies=(_menu_reply(),))
+        ctx.reply(view.no_open_polls(), quick_replies=(menu_reply(),))
         return
     replies = [
         QuickReply(_list_title(index, item), f"{OPEN}:{item.poll.id}")
@@ -121,7 +119,7 @@ async def show_polls(ctx: MessengerContext) -> None:
     ctx.reply(text, quick_replies=shown)
 
 
-def _menu_reply() -> QuickReply:
+def menu_reply() -> QuickReply:
     return QuickReply(short_title(_("Menu")), "menu")
 
 
@@ -295,27 +293,10 @@ async def notice_button(ctx: MessengerContext) -> None:
     await open_poll(ctx, poll_id)
 
 
-@router.payload("start")
-async def deep_link(ctx: MessengerContext) -> None:
-    """An invitation's button ("start:poll_12"); other "start:" links belong to other flows."""
-    match = _POLL_PARAM.match(":".join(ctx.args))
-    if match is not None:
-        await open_poll(ctx, int(match.group(1)))
-        return
-    if not _delegating.get():  # (another flow handing "start" on cannot loop back here)
-        from bot.channels.messenger.dispatcher import flow_routers
-
-        for other in flow_routers():
-            found = None if other is router else other.match_payload(ctx.payload or "")
-            if found is not None:
-                ctx.args = found.args
-                token = _delegating.set(True)
-                try:
-                    await found.handler(ctx)
-                finally:
-                    _delegating.reset(token)
-                return
-    ctx.reply(stale_text(), quick_replies=_after_replies())
+def poll_of_link(param: str) -> int | None:
+    """The poll of a deep-link parameter (``poll_12``), or None."""
+    match = _POLL_PARAM.match(param)
+    return int(match.group(1)) if match is not None else None
 
 
 # -- answers ---------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""Invitations reach Messenger residents with a button that works there: a broadcast's
+Telegram deep link (answer a poll, register to an event) becomes a postback that opens the
+same thing in Messenger, and an m.me link with ``?ref=`` does too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.channels.telegram.event_admin import register_url
+from bot.channels.telegram.poll_jobs import answer_url
+from bot.localapi.server import LocalBotAPI
+from models import MessageCategory, Registration, utcnow
+from tests.support.db import Database
+from tests.support.messenger import MessengerHarness
+from tests.support.residents import add_residents
+from tests.test_events_resident import make_event
+from tests.test_messenger_delivery import (  # noqa: F401  (mh is a fixture)
+    add_messenger_resident,
+    create_broadcast,
+    mh,
+    wait_done,
+)
+from tests.test_poll_answering import make_poll
+
+PSID = "9301"
+QUESTION = "Kokia spalva gražiausia?\n\nPasirinkite vieną atsakymą."
+
+
+async def test_a_poll_invitation_button_opens_the_poll_in_messenger(
+    mh: MessengerHarness, local_api: LocalBotAPI, db: Database
+) -> None:
+    poll = await make_poll(db)
+    (chat,) = await add_residents(mh.app.session_factory, local_api, 1)
+    await add_messenger_resident(mh, PSID, utcnow() - timedelta(hours=1))
+    url = answer_url("dalyvauk_bot", poll.id)
+    broadcast_id = await create_broadcast(
+        mh.app,
+        "Nauja apklausa: <b>spalvos</b>",
+        category=MessageCategory.POLL,
+        button_text="Atsakyti",
+        button_url=url,
+    )
+    await wait_done(db, broadcast_id)
+
+    # Telegram keeps its link; Messenger gets a postback instead of a t.me address.
+    (telegram,) = local_api.bot_messages(chat)
+    assert telegram.inline_buttons() == [{"text": "Atsakyti", "url": url}]
+    (invitation,) = mh.graph.messages_for(PSID)
+    assert invitation.text == "Nauja apklausa: spalvos"
+    assert invitation.buttons == [("Atsakyti", f"start:poll_{poll.id}")]
+
+    ona = mh.user(PSID)
+    await ona.postback(f"start:poll_{poll.id}", "Atsakyti")
+    assert ona.reply_texts == [QUESTION]
+    assert ona.quick_reply_titles() == ["Raudona", "Žalia"]
+    assert mh.graph.violations == 0
+
+
+async def test_an_event_invitation_keeps_its_source_and_m_me_links_open_what_they_name(
+    mh: MessengerHarness, db: Database
+) -> None:
+    event = await make_event(db, title="Seniūnijos biudžetas", capacity=5)
+    poll = await make_poll(db)
+    await add_messenger_resident(mh, PSID, utcnow() - timedelta(hours=1))
+    broadcast_id = await create_broadcast(
+        mh.app,
+        "Kviečiame į susitikimą",
+        category=MessageCategory.EVENT,
+        button_text="Registruotis",
+        button_url=register_url("dalyvauk_bot", event.id, "plakatas"),
+    )
+    await wait_done(db, broadcast_id)
+    (invitation,) = mh.graph.messages_for(PSID)
+    assert invitation.buttons == [("Registruotis", f"start:evt_{event.id}_plakatas")]
+
+    ona = mh.user(PSID)
+    await ona.postback(f"start:evt_{event.id}_plakatas", "Registruotis")
+    assert ona.last_text.startswith("Seniūnijos biudžetas")
+    await ona.postback(f"er:{event.id}")
+    await ona.tap("Be vardo")
+    (registration,) = await db.all(Registration, Registration.event_id == event.id)
+    assert registration.source == "plakatas"
+
+    # m.me/<page>?ref=poll_<id> in the existing conversation: the poll's question.
+    ona._seen = len(ona.messages)
+    await mh.deliver(PSID, referral=f"poll_{poll.id}")
+    assert ona.reply_texts == [QUESTION]
+    # A link naming nothing we know: a polite word and the menu.
+    ona._seen = len(ona.messages)
+    await mh.deliver(PSID, referral="nieko_tokio")
+    assert ona.reply_texts == ["Šis mygtukas nebegalioja."]
+    assert ona.quick_reply_titles() == ["Meniu"]
+    assert mh.graph.violations == 0
