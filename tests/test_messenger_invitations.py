@@ -4,7 +4,10 @@ same thing in Messenger, and an m.me link with ``?ref=`` does too."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
+
+import pytest
 
 from bot.channels.telegram.event_admin import register_url
 from bot.channels.telegram.poll_jobs import answer_url
@@ -14,15 +17,24 @@ from tests.support.db import Database
 from tests.support.messenger import MessengerHarness
 from tests.support.residents import add_residents
 from tests.test_events_resident import make_event
-from tests.test_messenger_delivery import (  # noqa: F401  (mh is a fixture)
+from tests.test_messenger_delivery import (
     add_messenger_resident,
     create_broadcast,
-    mh,
+    running,
     wait_done,
 )
 from tests.test_poll_answering import make_poll
 
 PSID = "9301"
+
+
+@pytest.fixture
+async def mh(database_url: str, local_api: LocalBotAPI) -> AsyncIterator[MessengerHarness]:
+    """Messenger on, quick delivery and no quiet hours."""
+    async with running(database_url, local_api) as harness:
+        yield harness
+
+
 QUESTION = "Kokia spalva gražiausia?\n\nPasirinkite vieną atsakymą."
 
 

@@ -231,7 +231,9 @@ async def _say_with_results(ctx: MessengerContext, poll: Poll, text: str, show: 
 
 async def _finish(ctx: MessengerContext, poll: Poll) -> None:
     await _leave_text_state(ctx)
-    thanks = html_to_text(view.thanks_text(poll, ctx.locale, poll.closes_at, ctx.settings.tz))
+    thanks = html_to_text(
+        view.thanks_text(poll, ctx.locale, poll.closes_at, ctx.settings.tz, changeable=False)
+    )
     await _say_with_results(ctx, poll, thanks, polls.results_visible(poll, answered=True))
 
 

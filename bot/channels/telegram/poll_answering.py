@@ -247,7 +247,11 @@ def text_too_long(length: int, locale: str) -> str:
     )
 
 
-def thanks_text(poll: Poll, locale: str, closes_at: datetime, tz: ZoneInfo) -> str:
+def thanks_text(
+    poll: Poll, locale: str, closes_at: datetime, tz: ZoneInfo, *, changeable: bool = True
+) -> str:
+    """The thank-you at the end; ``changeable``: the answers can still be changed there (a
+    survey's earlier questions cannot be reopened on Messenger, whose replies vanish)."""
     text = localized(poll.thanks, locale)
     if text:
         thanks = html.escape(text)
@@ -255,6 +259,8 @@ def thanks_text(poll: Poll, locale: str, closes_at: datetime, tz: ZoneInfo) -> s
         thanks = _("Thank you, your answers are saved.")
     else:
         thanks = _("Thank you, your answer is saved.")
+    if poll.is_survey and not changeable:
+        return thanks
     when = date_and_time(closes_at, tz, locale)
     if poll.is_survey:
         change = _("You can change your answers until {when}.").format(when=when)
