@@ -13,6 +13,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.event_messages import event_link_from_payload
 from bot.channels.telegram.callbacks import (
     AgeGroupCb,
     ConsentCb,
@@ -196,7 +197,7 @@ async def _open_link(
             settings=settings,
             locale=locale,
         )
-    link = events.event_link_from_payload(payload)
+    link = event_link_from_payload(payload)
     if link is not None:
         await events.open_event(
             bot,

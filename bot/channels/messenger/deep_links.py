@@ -5,10 +5,10 @@ with ``?ref=`` (the same parameters). One place reads the parameter and opens wh
 
 from __future__ import annotations
 
+from bot.channels.event_messages import event_link_from_payload
 from bot.channels.messenger import events_flow, polls
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.router import MessengerRouter
-from handlers.events import event_link_from_payload
 
 router = MessengerRouter("deep_links")
 

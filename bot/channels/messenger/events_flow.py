@@ -35,6 +35,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 
+from bot.channels.event_messages import Outgoing, offer_messages, send_all
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.messages import (
     Button,
@@ -73,7 +74,6 @@ from bot.services.event_registrations import (
     RegistrationResult,
 )
 from bot.services.events import EventState
-from handlers.events import Outgoing, _send_all, offer_messages
 from models import Event, EventStatus, Registration, RegistrationStatus, utcnow
 from models.events import ACTIVE_STATUSES, DISPLAY_NAME_MAX_LENGTH, ORGANIZATION_MAX_LENGTH
 
@@ -445,7 +445,7 @@ async def _tell_offered(ctx: MessengerContext, offered: list[Registration]) -> N
     )
     bot, notifier = ctx.services.bot, ctx.services.notifier
     if messages:
-        ctx.after_commit(lambda: _send_all(bot, messages, notifier))
+        ctx.after_commit(lambda: send_all(bot, messages, notifier))
 
 
 async def _registered(ctx: MessengerContext, result: RegistrationResult) -> None:
@@ -474,7 +474,7 @@ async def _tell_thresholds(
         text = view.threshold_text(event, max(thresholds), taken, locale)
     bot = ctx.services.bot
     message = [Outgoing(event.created_by, text)]
-    ctx.after_commit(lambda: _send_all(bot, message))
+    ctx.after_commit(lambda: send_all(bot, message))
 
 
 @router.state(*STATES)
