@@ -63,7 +63,6 @@ from bot.channels.telegram.event_callbacks import (
 )
 from bot.channels.telegram.event_jobs import messenger_offer_keyboard
 from bot.channels.telegram.qr import qr_png
-from bot.i18n import number
 from bot.services import event_registrations, events
 from bot.services.event_registrations import (
     ANSWER_MAX_LENGTH,
@@ -265,34 +264,7 @@ async def _registrable(ctx: MessengerContext, event_id: int) -> Event | None:
 
 def confirm_text(event: Event, left: int | None, ctx: MessengerContext) -> str:
     """Telegram's summary before the second tap, without a name (Messenger gives none)."""
-    tz, locale = ctx.settings.tz, ctx.locale
-    lines = [
-        _("<b>Registration</b> for the event {title}").format(title=view.title_html(event)),
-        "",
-        f"🗓 {view.when_text(event, tz, locale)}",
-        f"📍 {view.place_text(event)}",
-    ]
-    if left is not None and left <= 0:
-        lines += [
-            "",
-            _(
-                "There are no places left, so you will be put on the waitlist. If a place "
-                "becomes free, we will offer it to you here."
-            ),
-        ]
-    steps = len(event.questions) + (1 if event.per_organization_quota is not None else 0)
-    if steps:
-        questions = _("{count} short question", "{count} short questions", steps)
-        questions = questions.format(count=number(steps, locale))
-        lines += ["", _("After you confirm, we will ask {questions}.").format(questions=questions)]
-    lines += [
-        "",
-        _(
-            "May the organizers see your name? If yes, we will ask you to write it; if not, "
-            "they will see only that a resident has registered."
-        ),
-    ]
-    return "\n".join(lines)
+    return view.confirm_text(event, left, None, ctx.settings.tz, ctx.locale)
 
 
 @router.payload(EventRegisterCb.__prefix__)

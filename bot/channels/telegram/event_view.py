@@ -304,7 +304,11 @@ def display_name(first_name: str, last_name: str | None) -> str:
     return " ".join(part for part in (first_name.strip(), (last_name or "").strip()) if part)
 
 
-def confirm_text(event: Event, left: int | None, name: str, tz: ZoneInfo, locale: str) -> str:
+def confirm_text(
+    event: Event, left: int | None, name: str | None, tz: ZoneInfo, locale: str
+) -> str:
+    """The summary before the second tap; ``name``: the one Telegram gives (Messenger gives
+    none, so the resident is asked to write it if they want it shown)."""
     lines = [
         _("<b>Registration</b> for the event {title}").format(title=title_html(event)),
         "",
@@ -324,13 +328,17 @@ def confirm_text(event: Event, left: int | None, name: str, tz: ZoneInfo, locale
         questions = _("{count} short question", "{count} short questions", steps)
         questions = questions.format(count=number(steps, locale))
         lines += ["", _("After you confirm, we will ask {questions}.").format(questions=questions)]
-    lines += [
-        "",
-        _(
+    if name is None:
+        share = _(
+            "May the organizers see your name? If yes, we will ask you to write it; if not, "
+            "they will see only that a resident has registered."
+        )
+    else:
+        share = _(
             "May the organizers see your name ({name})? If not, they will see only that "
             "a resident has registered."
-        ).format(name=html.escape(name)),
-    ]
+        ).format(name=html.escape(name))
+    lines += ["", share]
     return "\n".join(lines)
 
 
