@@ -44,7 +44,7 @@ from bot.channels.telegram.replies import edit_markup, replace_prompt, send_to_c
 from bot.config import Settings
 from bot.services import municipalities, proposal_relay
 from bot.services import proposals as service
-from bot.services.proposals import PhotoRef, ProposalError, ProposalProblem, ProposalSpec
+from bot.services.proposals import ProposalError, ProposalProblem, ProposalSpec
 from models import Proposal, Resident, utcnow
 from models.proposals import (
     MAX_PHOTOS,
@@ -339,20 +339,6 @@ async def name_chosen(
     )
 
 
-def _spec(draft: dict[str, Any]) -> ProposalSpec:
-    return ProposalSpec(
-        municipality_id=int(draft["municipality_id"]),
-        category=str(draft["category"]),
-        text=str(draft["text"]),
-        place_text=draft.get("place_text"),
-        latitude=draft.get("latitude"),
-        longitude=draft.get("longitude"),
-        photos=tuple(PhotoRef(file_id, unique) for file_id, unique in draft.get("photos") or []),
-        anonymous=draft.get("display_name") is None,
-        display_name=draft.get("display_name"),
-    )
-
-
 async def confirm_pressed(
     query: CallbackQuery,
     callback_data: ProposalConfirmCb,
@@ -384,7 +370,7 @@ async def confirm_pressed(
         result = await service.submit(
             session,
             resident,
-            _spec(draft),
+            ProposalSpec.from_draft(draft),
             daily_limit=settings.proposal.daily_limit,
             categories=settings.proposal.categories,
         )

@@ -40,6 +40,7 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -150,6 +151,22 @@ class ProposalSpec:
     photos: tuple[PhotoRef, ...] = ()
     anonymous: bool = True
     display_name: str | None = None
+
+    @classmethod
+    def from_draft(cls, draft: dict[str, Any]) -> ProposalSpec:
+        """The spec of a draft kept in the conversation state (the same shape on every app:
+        ``photos`` as ``[reference, unique id]`` pairs, no ``display_name``: anonymous)."""
+        return cls(
+            municipality_id=int(draft["municipality_id"]),
+            category=str(draft["category"]),
+            text=str(draft["text"]),
+            place_text=draft.get("place_text"),
+            latitude=draft.get("latitude"),
+            longitude=draft.get("longitude"),
+            photos=tuple(PhotoRef(ref, unique) for ref, unique in draft.get("photos") or []),
+            anonymous=draft.get("display_name") is None,
+            display_name=draft.get("display_name"),
+        )
 
 
 def validate(

@@ -50,7 +50,7 @@ from bot.channels.telegram import proposal_cards as cards
 from bot.channels.telegram import proposal_view as view
 from bot.services import municipalities, proposal_relay
 from bot.services import proposals as service
-from bot.services.proposals import PhotoRef, ProposalError, ProposalProblem, ProposalSpec
+from bot.services.proposals import ProposalError, ProposalProblem, ProposalSpec
 from models import Proposal, utcnow
 from models.proposals import (
     DISPLAY_NAME_MAX_LENGTH,
@@ -442,20 +442,6 @@ async def use_buttons(ctx: MessengerContext) -> None:
     await _repeat_step(ctx, view.use_buttons_please())
 
 
-def _spec(draft: dict[str, Any]) -> ProposalSpec:
-    return ProposalSpec(
-        municipality_id=int(draft["municipality_id"]),
-        category=str(draft["category"]),
-        text=str(draft["text"]),
-        place_text=draft.get("place_text"),
-        latitude=draft.get("latitude"),
-        longitude=draft.get("longitude"),
-        photos=tuple(PhotoRef(ref, unique) for ref, unique in draft.get("photos") or []),
-        anonymous=draft.get("display_name") is None,
-        display_name=draft.get("display_name"),
-    )
-
-
 @router.payload("proposal:confirm")
 async def confirm(ctx: MessengerContext) -> None:
     draft = _at(ctx, CONFIRM)
@@ -482,7 +468,7 @@ async def _submit(ctx: MessengerContext, draft: dict[str, Any]) -> None:
         result = await service.submit(
             ctx.session,
             ctx.resident,
-            _spec(draft),
+            ProposalSpec.from_draft(draft),
             daily_limit=settings.proposal.daily_limit,
             categories=settings.proposal.categories,
         )
