@@ -484,12 +484,7 @@ async def _submit(ctx: MessengerContext, draft: dict[str, Any]) -> None:
         return
     await _finish(ctx)
     if result.proposal is None:
-        if result.refusal is service.SubmitRefusal.BLOCKED:
-            text = view.blocked(result.block_reason)
-        elif result.refusal is service.SubmitRefusal.DAILY_LIMIT:
-            text = view.daily_limit(result.limit or settings.proposal.daily_limit)
-        else:
-            text = view.not_onboarded()
+        text = view.submit_refusal(result, settings.proposal.daily_limit)
         ctx.reply(menu.menu_message(text))
         return
     reference, proposal_id = result.proposal.reference, result.proposal.id

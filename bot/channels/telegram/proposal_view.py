@@ -24,7 +24,7 @@ from bot.channels.telegram.proposal_callbacks import (
     ShareName,
 )
 from bot.i18n import long_date, short_time
-from bot.services.proposals import ProposalWithHistory
+from bot.services.proposals import ProposalWithHistory, SubmitRefusal, SubmitResult
 from models import ProposalAction, ProposalStatus
 from models.proposals import MAX_PHOTOS, PLACE_MAX_LENGTH, TEXT_MAX_LENGTH, TEXT_MIN_LENGTH
 
@@ -283,6 +283,15 @@ def daily_limit(limit: int) -> str:
 
 def not_onboarded() -> str:
     return _("Please finish registering first: press /start.")
+
+
+def submit_refusal(result: SubmitResult, default_limit: int) -> str:
+    """Why a submission was refused (blocked, the daily limit, not registered)."""
+    if result.refusal is SubmitRefusal.BLOCKED:
+        return blocked(result.block_reason)
+    if result.refusal is SubmitRefusal.DAILY_LIMIT:
+        return daily_limit(result.limit or default_limit)
+    return not_onboarded()
 
 
 def municipality_unavailable() -> str:
