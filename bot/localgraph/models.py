@@ -66,6 +66,7 @@ class GraphCall:
     status: int
     error_code: int | None = None
     error_subcode: int | None = None
+    at: float = 0.0  # time.time() when it was answered
 
 
 @dataclass

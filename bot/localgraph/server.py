@@ -4,7 +4,8 @@
 
 * ``POST /{version}/me/messages`` (or ``/{page_id}/messages``): the Send API, checked against
   Messenger's limits (refusals are Graph-shaped code 100 errors, counted in :attr:`violations`),
-  with the 24-hour window enforced from each person's last inbound message;
+  with the 24-hour window enforced from each person's last inbound message, and optionally
+  Meta's per-page rate (``rate_limit_per_second``: code 613 above it);
 * ``POST /{version}/me/message_attachments``: attachment upload (multipart ``filedata``);
 * ``POST|GET|DELETE /{version}/me/messenger_profile``;
 * ``GET /files/<name>``: inbound attachments' files (:meth:`image_url`).
@@ -20,6 +21,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,7 +95,13 @@ class LocalGraphAPI:
         host: str = "127.0.0.1",
         port: int = 0,
         enforce_window: bool = True,
+        rate_limit_per_second: float | None = None,
     ) -> None:
+        """``rate_limit_per_second``: answer a Send API call with Graph error 613 (and do not
+        send it) when that many calls were accepted in the last second, as Meta limits a
+        page's sends; ``None`` (the default): no limit."""
+        if rate_limit_per_second is not None and rate_limit_per_second < 1:
+            raise ValueError("rate_limit_per_second must be at least 1")
         self.app_secret = app_secret
         self.page_access_token = page_access_token
         self.page_id = page_id
@@ -110,6 +118,11 @@ class LocalGraphAPI:
         self._unreachable: set[str] = set()
         self._faults: list[Fault] = []
         self._files: dict[str, bytes] = {}
+        self.rate_limit_per_second = rate_limit_per_second
+        # when the last accepted Send API calls were answered (monotonic), for the rate limit
+        self._recent_sends: deque[float] = deque(maxlen=int(rate_limit_per_second or 1))
+        #: Send API calls answered with 613 because of ``rate_limit_per_second``
+        self.rate_limited = 0
         #: every accepted message, in order
         self.sent: list[SentMessage] = []
         #: every Graph request (accepted or refused), in order
@@ -214,6 +227,10 @@ class LocalGraphAPI:
             self._unreachable.add(psid)
         else:
             self._unreachable.discard(psid)
+
+    def send_times(self) -> list[float]:
+        """When each accepted Send API call was answered (``time.time()``), in order."""
+        return [c.at for c in self.calls if c.endpoint == "messages" and c.status == 200]
 
     def messages_for(self, psid: str) -> list[SentMessage]:
         """The messages accepted for ``psid``, in order."""
@@ -432,9 +449,11 @@ class LocalGraphAPI:
 
     def _record_call(self, endpoint: str, method: str, psid: str | None, error: Any) -> None:
         if isinstance(error, GraphError):
-            call = GraphCall(endpoint, method, psid, error.status, error.code, error.subcode)
+            call = GraphCall(
+                endpoint, method, psid, error.status, error.code, error.subcode, at=time.time()
+            )
         else:
-            call = GraphCall(endpoint, method, psid, 200)
+            call = GraphCall(endpoint, method, psid, 200, at=time.time())
         self.calls.append(call)
         self._signal.notify()
 
@@ -464,6 +483,18 @@ class LocalGraphAPI:
                 raise GraphError(
                     fault.code, fault.message, subcode=fault.subcode, status=fault.status
                 )
+
+    def _check_rate(self) -> None:
+        """613 when ``rate_limit_per_second`` calls were accepted in the last second; else
+        this call takes a place in the window."""
+        if self.rate_limit_per_second is None:
+            return
+        now = time.monotonic()
+        recent = self._recent_sends
+        if len(recent) == recent.maxlen and now - recent[0] < 1.0:
+            self.rate_limited += 1
+            raise GraphError(613)
+        recent.append(now)
 
     def _violation(self, error: GraphError) -> None:
         if error.code == 100 and error.subcode is None:
@@ -511,6 +542,7 @@ class LocalGraphAPI:
                 and not (messaging_type == "MESSAGE_TAG" and tag in OUTSIDE_WINDOW_TAGS)
             ):
                 raise GraphError(10, subcode=2018278)
+            self._check_rate()
             sent = self._record_message(psid, messaging_type, tag, message)
         except GraphError as error:
             self._record_call("messages", request.method, psid, error)
