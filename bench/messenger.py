@@ -3,7 +3,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/messenger.py            # 6,000 recipients per run (~3 minutes)
+    .venv/bin/python bench/messenger.py            # 6,000 recipients per run (~2 minutes)
     .venv/bin/python bench/messenger.py --quick    # 1,500
 
 The sender is a real ``dalyvauk deliver`` process with Messenger on (``MESSENGER_*`` pointing
