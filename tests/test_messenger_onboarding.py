@@ -14,7 +14,7 @@ MENU = [
     "Mano pasiūlymai",
     "Mano duomenys",
     "Susieti su Telegram",
-    "Kalba",
+    "Nustatymai",
 ]
 
 
@@ -133,6 +133,7 @@ async def test_language_switch(messenger: MessengerHarness, db: Database) -> Non
     resident = await resident_of(db, "7004")
     assert resident is not None and resident.language == "en"
 
+    await user.tap("Settings")
     await user.tap("Language")
     assert user.quick_reply_titles() == ["Lietuvių", "English"]
     await user.tap("Lietuvių")

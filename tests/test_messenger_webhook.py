@@ -138,7 +138,14 @@ async def test_the_profile_is_set_at_start(messenger: MessengerHarness) -> None:
     menus = {menu["locale"]: menu for menu in profile["persistent_menu"]}
     assert set(menus) == {"default", "en_US"}
     titles = [item["title"] for item in menus["default"]["call_to_actions"]]
-    assert titles == ["Meniu", "Apklausos", "Renginiai", "Pateikti pasiūlymą", "Mano duomenys"]
+    assert titles == [
+        "Meniu",
+        "Apklausos",
+        "Renginiai",
+        "Pateikti pasiūlymą",
+        "Mano duomenys",
+        "Nustatymai",
+    ]
     assert all(
         len(title) <= 20
         for menu in menus.values()

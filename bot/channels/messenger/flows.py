@@ -14,6 +14,7 @@ from bot.channels.messenger import (
     onboarding,
     polls,
     proposals,
+    settings,
 )
 from bot.channels.messenger.router import MessengerRouter
 
@@ -28,5 +29,6 @@ def routers() -> list[MessengerRouter]:
         events_flow.router,
         proposals.router,
         mydata.router,
+        settings.router,
         menu.router,
     ]

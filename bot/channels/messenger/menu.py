@@ -20,11 +20,19 @@ MENU = (
     (N_("My proposals"), "myproposals"),
     (N_("My data"), "mydata"),
     (N_("Link with Telegram"), "link"),
-    (N_("Language"), "settings:lang"),
+    (N_("Settings"), "settings"),  # the language, municipality, age group, messages
 )
-# Typed words that open the menu (any case), and the Telegram commands people may know.
+# Typed words that open the menu (any case), and the Telegram commands (and words) people may
+# know that open a flow.
 MENU_WORDS = frozenset({"menu", "meniu", "start", "pradžia", "/start", "/menu", "pagalba"})
-COMMANDS = {"/mydata": "mydata", "/forget": "forget", "/language": "settings:lang"}
+COMMANDS = {
+    "/mydata": "mydata",
+    "/forget": "forget",
+    "/language": "settings:lang",
+    "/settings": "settings",
+    "nustatymai": "settings",
+    "settings": "settings",
+}
 
 
 def menu_replies() -> tuple[QuickReply, ...]:

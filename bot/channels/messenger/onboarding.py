@@ -8,6 +8,7 @@ resident sends leads to their current step; typing the municipality's name works
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
 
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,17 +74,27 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
-def municipality_titles(items: list[Municipality], locale: str) -> list[QuickReply]:
-    return [QuickReply(short_title(m.short_name(locale)), f"onb:mun:{m.id}") for m in items]
+def municipality_titles(
+    items: list[Municipality], locale: str, prefix: str = "onb"
+) -> list[QuickReply]:
+    """``{prefix}:mun:<id>`` replies (the settings flow uses its own prefix)."""
+    return [QuickReply(short_title(m.short_name(locale)), f"{prefix}:mun:{m.id}") for m in items]
 
 
 async def municipality_message(
-    session: AsyncSession, locale: str, page: int = 0, text: str | None = None
+    session: AsyncSession,
+    locale: str,
+    page: int = 0,
+    text: str | None = None,
+    prefix: str = "onb",
 ) -> OutMessage:
+    """The chooser: ``{prefix}:mun:<id>`` replies, ``{prefix}:munp:<page>`` for "Daugiau"."""
     active = await municipalities.list_active(session, locale)
     pages = max(1, -(-len(active) // (MAX_QUICK_REPLIES - 1)))
     page = min(max(page, 0), pages - 1)
-    replies = quick_reply_page(municipality_titles(active, locale), page, "onb:munp", _("More"))
+    replies = quick_reply_page(
+        municipality_titles(active, locale, prefix), page, f"{prefix}:munp", _("More")
+    )
     prompt = _("Which municipality do you live in?")
     hint = _("Choose it below or type its name.")
     return OutMessage(
@@ -115,13 +126,17 @@ def match_municipalities(items: list[Municipality], typed: str) -> list[Municipa
     ]
 
 
-def age_message(text: str | None = None) -> OutMessage:
+def age_message(text: str | None = None, prefix: str = "onb") -> OutMessage:
     prompt = _(
         "Which age group are you in? This helps the municipality hear people of all ages. "
         "You may skip this question."
     )
-    replies = [QuickReply(short_title(age_group_label(g)), f"onb:age:{g.value}") for g in AgeGroup]
-    replies.append(QuickReply(short_title(_("I'd rather not say")), f"onb:age:{AGE_GROUP_NONE}"))
+    replies = [
+        QuickReply(short_title(age_group_label(g)), f"{prefix}:age:{g.value}") for g in AgeGroup
+    ]
+    replies.append(
+        QuickReply(short_title(_("I'd rather not say")), f"{prefix}:age:{AGE_GROUP_NONE}")
+    )
     return OutMessage(text=f"{text}\n\n{prompt}" if text else prompt, quick_replies=tuple(replies))
 
 
@@ -149,24 +164,37 @@ async def lead(ctx: MessengerContext) -> None:
         await show_step(ctx, intro())
         return
     if step is Step.MUNICIPALITY and ctx.text and not ctx.payload:
-        active = await municipalities.list_active(ctx.session, ctx.locale)
-        found = match_municipalities(active, ctx.text)
-        if len(found) == 1:
-            await choose_municipality(ctx, found[0].id)
-            return
-        if found:
-            ctx.reply(
-                _("Which one do you mean?"),
-                quick_replies=municipality_titles(found[:MAX_QUICK_REPLIES], ctx.locale),
-            )
-            return
-        ctx.reply(
-            await municipality_message(
-                ctx.session, ctx.locale, text=_("I could not find a municipality by that name.")
-            )
-        )
+        await municipality_typed(ctx, ctx.text, choose_municipality)
         return
     await show_step(ctx)
+
+
+async def municipality_typed(
+    ctx: MessengerContext,
+    typed: str,
+    choose: Callable[[MessengerContext, int], Awaitable[None]],
+    prefix: str = "onb",
+) -> None:
+    """A typed name: one match is chosen (``choose``), several are offered, none: the chooser."""
+    active = await municipalities.list_active(ctx.session, ctx.locale)
+    found = match_municipalities(active, typed)
+    if len(found) == 1:
+        await choose(ctx, found[0].id)
+        return
+    if found:
+        ctx.reply(
+            _("Which one do you mean?"),
+            quick_replies=municipality_titles(found[:MAX_QUICK_REPLIES], ctx.locale, prefix),
+        )
+        return
+    ctx.reply(
+        await municipality_message(
+            ctx.session,
+            ctx.locale,
+            text=_("I could not find a municipality by that name."),
+            prefix=prefix,
+        )
+    )
 
 
 @router.payload(GET_STARTED, before_onboarding=True)

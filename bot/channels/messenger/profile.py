@@ -22,6 +22,7 @@ PERSISTENT_MENU = (
     (N_("Events"), "events"),
     (N_("Submit a proposal"), "proposal:new"),
     (N_("My data"), "mydata"),
+    (N_("Settings"), "settings"),
 )
 GREETING = N_(
     "Dalyvauk: polls, consultations and proposals to your municipality, here in Messenger."
