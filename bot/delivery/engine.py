@@ -12,7 +12,9 @@ How it works
   id, failure, blocked) is committed right after the platform answers. After a crash the
   next sender puts ``sending`` rows back to ``pending``: nobody is lost, and a resident
   can get a message twice only if the process died between the platform accepting it and
-  our record of it — at most ``concurrency`` messages per crash.
+  our record of it — at most ``concurrency`` messages per app per crash.
+* Each app (Telegram, Messenger) is a lane with its own batches, workers and pacer, so a
+  broadcast to both goes out at each app's own rate.
 * A graceful stop (SIGTERM → ``Application.close``) claims nothing more, lets the sends in
   flight finish for up to ``stop_grace`` seconds and records their outcome, releases the
   sender role, and only then cancels what is left: after an ordinary restart nothing is
@@ -331,14 +333,52 @@ class DeliveryEngine:
 
     # -- one round -------------------------------------------------------------------
     async def tick(self) -> int:
-        """Start due broadcasts, then send one batch; returns how many were handled."""
+        """Start due broadcasts, then send a batch on each app; returns how many rows were
+        handled.
+
+        Each app is a lane with its own batch and workers, so Messenger (300/s) is not held
+        to Telegram's pace (30/s) when one broadcast goes to both: while any lane is still
+        sending its batch, the others go on with their next ones; the round ends when the
+        slowest lane's batch is done (then broadcasts are started and progress reported).
+        """
         await self.start_due_broadcasts()
         if self._stopping:
             return 0
-        batch = await self.claim(self.settings.batch_size)
-        if not batch:
+        lanes = self._lanes()
+        busy = set(range(len(lanes)))
+        handled = [0] * len(lanes)
+
+        async def lane(index: int) -> None:
+            try:
+                while not self._stopping:
+                    count = await self._send_batch(lanes[index])
+                    handled[index] += count
+                    if count == 0 or not (busy - {index}):
+                        return
+            finally:
+                busy.discard(index)
+
+        await asyncio.gather(*(lane(index) for index in range(len(lanes))))
+        total = sum(handled)
+        if not total:
             await self.report_progress(force=False)
             await self._sleep(IDLE_POLL_SECONDS)
+            return 0
+        if not self._stopping:  # the next sender reports; a stop should not wait for it
+            await self.report_progress(force=False)
+        return total
+
+    def _lanes(self) -> list[frozenset[Channel]]:
+        """One lane per app with a sender, and one for rows of apps that are off (they are
+        recorded as failed)."""
+        lanes = [frozenset({channel}) for channel in self.senders]
+        off = frozenset(Channel) - frozenset(self.senders)
+        return [*lanes, off] if off else lanes
+
+    async def _send_batch(self, channels: frozenset[Channel]) -> int:
+        """Claim a batch of these apps' rows and send it; returns how many were claimed."""
+        batch = await self.claim(self.settings.batch_size, channels)
+        if not batch:
             return 0
         to_send = await self._settle_unsendable(batch)
         queue: asyncio.Queue[Claimed] = asyncio.Queue()
@@ -358,8 +398,6 @@ class DeliveryEngine:
                 leftover.append(queue.get_nowait().id)
             if leftover:
                 await self._release(leftover)
-        if not self._stopping:  # the next sender reports; a stop should not wait for it
-            await self.report_progress(force=False)
         return len(batch)
 
     async def start_due_broadcasts(self) -> None:
@@ -377,11 +415,15 @@ class DeliveryEngine:
                         await conn.commit()
                 await self.report_progress(force=True, broadcast_id=broadcast_id)
 
-    async def claim(self, limit: int) -> list[Claimed]:
+    async def claim(
+        self, limit: int, channels: frozenset[Channel] = frozenset(Channel)
+    ) -> list[Claimed]:
         now = utcnow()
         due = select(OutboxMessage.id).where(
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
         )
+        if channels != frozenset(Channel):
+            due = due.where(OutboxMessage.channel.in_(sorted(channels)))
         if self.quiet_hours.contains(now):
             urgent = select(Broadcast.id).where(Broadcast.urgent.is_(True))
             due = due.where(OutboxMessage.broadcast_id.in_(urgent))
@@ -409,10 +451,10 @@ class DeliveryEngine:
         """Decide Messenger's window for the batch (one query for its recipients); record
         held rows and rows of an app that is off; return the rows to send (tagged ones
         marked)."""
-        psids = {row.chat_id for row in batch if row.channel is Channel.MESSENGER}
-        if not psids:
-            return batch
         no_sender = [row.id for row in batch if row.channel not in self.senders]
+        psids = {row.chat_id for row in batch if row.channel is Channel.MESSENGER}
+        if not psids and not no_sender:
+            return batch
         last_inbound: dict[str, Any] = {}
         if Channel.MESSENGER in self.senders:
             async with self.sessions() as session:
