@@ -562,12 +562,11 @@ async def test_forgetting_a_linked_profile_removes_both_accounts(
 
 
 async def test_concurrent_links_with_one_code_link_once(
-    sessions: async_sessionmaker[AsyncSession], backend: str
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Two Messenger accounts type the same code at once: the code's row lock lets one
-    link; the other then finds no code."""
-    if backend != "postgresql":
-        pytest.skip("row locks: PostgreSQL (SQLite writes one transaction at a time)")
+    """Four Messenger accounts type the same code at once: on PostgreSQL the code's row lock
+    lets one link and the others then find no code; SQLite runs the transactions one after
+    another (BEGIN IMMEDIATE) with the same outcome."""
     shown = await person(sessions, Channel.TELEGRAM)
     typists = [await person(sessions, Channel.MESSENGER) for _ in range(4)]
     code = await issue(sessions, shown)
