@@ -1,6 +1,7 @@
 """Invitations reach Messenger residents with a button that works there: a broadcast's
 Telegram deep link (answer a poll, register to an event) becomes a postback that opens the
-same thing in Messenger, and an m.me link with ``?ref=`` does too."""
+same thing in Messenger, and an m.me link with ``?ref=`` does too — for a newcomer (the ref
+comes with Get Started) once they have agreed and chosen their municipality."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from bot.channels.telegram.event_admin import register_url
 from bot.channels.telegram.poll_jobs import answer_url
 from bot.localapi.server import LocalBotAPI
-from models import MessageCategory, Registration, utcnow
+from models import MessageCategory, PollAnswer, Registration, Resident, utcnow
 from tests.support.db import Database
 from tests.support.messenger import MessengerHarness
 from tests.support.residents import add_residents
@@ -102,4 +103,65 @@ async def test_an_event_invitation_keeps_its_source_and_m_me_links_open_what_the
     await mh.deliver(PSID, referral="nieko_tokio")
     assert ona.reply_texts == ["Šis mygtukas nebegalioja."]
     assert ona.quick_reply_titles() == ["Meniu"]
+    assert mh.graph.violations == 0
+
+
+async def test_a_newcomer_from_a_posters_m_me_link_gets_the_poll_once_set_up(
+    mh: MessengerHarness, db: Database
+) -> None:
+    poll = await make_poll(db)
+    ona = mh.user(PSID)
+    # The poster's QR code is m.me/<page>?ref=poll_<id>; a new conversation starts with Get
+    # Started, and Meta puts the ref inside that postback.
+    await ona.postback("get_started", "Pradėti", referral=f"poll_{poll.id}")
+    assert "Sutinku" in ona.quick_reply_titles()  # the privacy notice comes first
+    # Tapping something else before agreeing leads back to the step and keeps the link.
+    await ona.send("labas")
+    assert QUESTION not in [m.text for m in ona.messages]
+
+    await ona.onboard()  # Get Started again (no ref this time), consent, PAG, no age group
+    *_, menu, question = ona.reply_texts
+    assert menu.startswith("Ačiū, viskas paruošta!")
+    assert question == QUESTION
+    assert [m.text for m in ona.messages].count(QUESTION) == 1
+    (resident,) = await db.all(Resident, Resident.external_id == PSID)
+    assert resident.source == f"poll_{poll.id}"  # where this resident came from, as on Telegram
+
+    await ona.tap("Raudona")
+    (answer,) = await db.all(PollAnswer, PollAnswer.poll_id == poll.id)
+    assert answer.resident_id == resident.id
+    # The link opens once: the next Get Started is only the menu.
+    await ona.postback("get_started", "Pradėti")
+    (welcome,) = ona.reply_texts
+    assert welcome.startswith("Sveiki sugrįžę!")
+    assert mh.graph.violations == 0
+
+
+async def test_an_event_link_waits_for_onboarding_and_an_old_conversation_opens_it_at_once(
+    mh: MessengerHarness, db: Database
+) -> None:
+    event = await make_event(db, title="Seniūnijos biudžetas", capacity=5)
+    ona = mh.user(PSID)
+    await ona.onboard(referral=f"evt_{event.id}_plakatas")
+    assert ona.last_text.startswith("Seniūnijos biudžetas")
+    (resident,) = await db.all(Resident, Resident.external_id == PSID)
+    assert resident.source == f"evt_{event.id}_plakatas"
+    await ona.postback(f"er:{event.id}")
+    await ona.tap("Be vardo")
+    (registration,) = await db.all(Registration, Registration.event_id == event.id)
+    assert registration.source == "plakatas"
+
+    # Someone set up already who deleted the conversation starts it again from a link: the
+    # menu's welcome and what the link names.
+    poll = await make_poll(db)
+    await ona.postback("get_started", "Pradėti", referral=f"poll_{poll.id}")
+    welcome, question = ona.reply_texts
+    assert welcome.startswith("Sveiki sugrįžę!")
+    assert question == QUESTION
+    # A ref the bot did not make is not kept as anyone's source or opened later.
+    jonas = mh.user("9302")
+    await jonas.onboard(referral="https://example.org/<x>")
+    assert jonas.reply_texts[-1].startswith("Ačiū, viskas paruošta!")
+    (newcomer,) = await db.all(Resident, Resident.external_id == "9302")
+    assert newcomer.source is None
     assert mh.graph.violations == 0

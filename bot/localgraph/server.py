@@ -302,8 +302,10 @@ class LocalGraphAPI:
     ) -> JSONDict:
         """A Meta-shaped ``messaging`` event from ``psid``; notes their last inbound time.
 
-        ``referral``: the person opened an m.me link with ``?ref=`` in their existing
-        conversation (a ``messaging_referrals`` event; it opens the 24-hour window too).
+        ``referral``: the person opened an m.me link with ``?ref=`` (or its QR code). In their
+        existing conversation that is a ``messaging_referrals`` event (it opens the 24-hour
+        window too); with ``postback`` (a new conversation's Get Started) Meta puts it inside
+        the postback instead.
 
         ``quick_reply`` / ``postback`` are payloads; the text shown (a quick reply's text, a
         postback's title) is ``text``/``title``, else the title of the last quick reply or button
@@ -317,11 +319,18 @@ class LocalGraphAPI:
             "recipient": {"id": self.page_id},
             "timestamp": timestamp,
         }
-        if referral is not None:
-            event["referral"] = {"ref": referral, "source": "SHORTLINK", "type": "OPEN_THREAD"}
-        elif postback is not None:
+        referred = (
+            {"ref": referral, "source": "SHORTLINK", "type": "OPEN_THREAD"}
+            if referral is not None
+            else None
+        )
+        if postback is not None:
             shown = title or text or self._title_of(psid, postback, buttons=True) or postback
             event["postback"] = {"title": shown, "payload": postback, "mid": mid}
+            if referred is not None:
+                event["postback"]["referral"] = referred
+        elif referred is not None:
+            event["referral"] = referred
         else:
             message: JSONDict = {"mid": mid}
             if quick_reply is not None:

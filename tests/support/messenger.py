@@ -159,9 +159,10 @@ class MessengerUser:
         assert payloads, f"{title!r} is not among the quick replies {[t for t, _ in replies]}"
         return await self._act(text=title, quick_reply=payloads[0])
 
-    async def postback(self, payload: str, title: str = "") -> int:
-        """A button's or the persistent menu's postback (Get Started: ``get_started``)."""
-        return await self._act(postback=payload, text=title or None)
+    async def postback(self, payload: str, title: str = "", referral: str | None = None) -> int:
+        """A button's or the persistent menu's postback (Get Started: ``get_started``;
+        ``referral``: the ref of the m.me link or QR code the conversation started from)."""
+        return await self._act(postback=payload, text=title or None, referral=referral)
 
     async def send_image(self, data: bytes, name: str = "photo.jpg") -> int:
         url = self.messenger.graph.image_url(f"{self.psid}-{next(_mids)}-{name}", data)
@@ -174,14 +175,16 @@ class MessengerUser:
             ]
         )
 
-    async def onboard(self, municipality: str = "PAG", language: str = "lt") -> None:
-        """Get Started → consent → the municipality (by code, paging with "Daugiau"/"More") →
-        no age group: the real flow, in ``language``."""
+    async def onboard(
+        self, municipality: str = "PAG", language: str = "lt", referral: str | None = None
+    ) -> None:
+        """Get Started (from an m.me link with ``referral``) → consent → the municipality (by
+        code, paging with "Daugiau"/"More") → no age group: the real flow, in ``language``."""
         rows = {row.code: row for row in read_reference()}
         row = rows[municipality]
         name = row.short_en if language == "en" else row.short_lt
         more = "More" if language == "en" else "Daugiau"
-        await self.postback("get_started", "Pradėti")
+        await self.postback("get_started", "Pradėti", referral=referral)
         if language != "lt":
             await self.tap("English")
         await self.tap("I agree" if language == "en" else "Sutinku")

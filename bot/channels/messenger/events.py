@@ -32,6 +32,10 @@ class MessengerEvent:
     is_postback: bool = False
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     location: tuple[float, float] | None = None  # (lat, lon)
+    #: the ``ref`` of an m.me link or Messenger QR code that started the conversation (Meta
+    #: sends it inside the Get Started postback; in an existing conversation a referral event
+    #: becomes the payload ``start:<ref>`` instead)
+    referral: str | None = None
 
     @property
     def images(self) -> list[str]:
@@ -109,8 +113,15 @@ def _event(item: dict[str, Any]) -> MessengerEvent | None:
         mid = postback.get("mid")
         if not isinstance(mid, str) or not mid:
             mid = f"postback:{psid}:{timestamp}:{payload}"[:255]
+        referral = postback.get("referral")
+        ref = referral.get("ref") if isinstance(referral, dict) else None
         return MessengerEvent(
-            psid=psid, mid=mid, timestamp=timestamp, payload=payload, is_postback=True
+            psid=psid,
+            mid=mid,
+            timestamp=timestamp,
+            payload=payload,
+            is_postback=True,
+            referral=ref[:1000] if isinstance(ref, str) and ref else None,
         )
     return None  # delivery, read, reaction, ...
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.messenger import deep_links
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.menu import menu_message
 from bot.channels.messenger.messages import (
@@ -158,7 +159,8 @@ async def show_step(ctx: MessengerContext, text: str | None = None) -> None:
 @router.not_onboarded()
 async def lead(ctx: MessengerContext) -> None:
     """Anything from someone who has not finished onboarding: their current step; at the
-    municipality step a typed name chooses it."""
+    municipality step a typed name chooses it. A link into the bot is kept for later."""
+    await deep_links.remember(ctx)
     step = next_step(ctx.resident)
     if step is Step.CONSENT:
         await show_step(ctx, intro())
@@ -201,7 +203,10 @@ async def municipality_typed(
 async def get_started(ctx: MessengerContext) -> None:
     if ctx.resident.is_onboarded:
         ctx.reply(menu_message(_("Welcome back!")))
+        if ctx.event.referral:
+            await deep_links.open_param(ctx, ctx.event.referral)
         return
+    await deep_links.remember(ctx)
     await show_step(ctx, intro())
 
 
@@ -225,7 +230,7 @@ async def consent(ctx: MessengerContext) -> None:
             quick_replies=privacy_message(ctx).quick_replies,
         )
         return
-    residents.give_consent(ctx.resident)
+    residents.give_consent(ctx.resident, source=deep_links.remembered(ctx))
     await show_step(ctx, _("Thank you! You agreed."))
 
 
@@ -272,6 +277,7 @@ async def age_group_chosen(ctx: MessengerContext) -> None:
     label = age_group_label(group) if group else _("not given")
     ctx.reply(_("Age group: {group}").format(group=label))
     ctx.reply(menu_message(_("Thank you, you are all set!")))
+    await deep_links.open_remembered(ctx)
 
 
 @router.payload("settings:lang", before_onboarding=True)
