@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 
 from aiogram import Bot, F, Router
 from aiogram.filters import CommandObject, CommandStart
@@ -23,6 +22,7 @@ from bot.channels.telegram.callbacks import (
     parse_age_group,
 )
 from bot.channels.telegram.onboarding import (
+    LINK_PARAMETER,
     Step,
     age_group_prompt,
     main_menu,
@@ -37,9 +37,6 @@ from bot.services import residents
 from handlers import events, poll_answering
 from models import Channel, Resident
 
-# Deep-link payloads: Telegram allows A-Z, a-z, 0-9, _ and -, up to 64 characters.
-_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
 
 async def start(
     message: Message,
@@ -52,7 +49,7 @@ async def start(
 ) -> None:
     assert message.from_user is not None
     payload = command.args.strip() if command.args else None
-    if payload and _PAYLOAD.match(payload):
+    if payload and LINK_PARAMETER.match(payload):
         await state.update_data(start_payload=payload)
     if resident is None:
         resident = await residents.get_or_create(

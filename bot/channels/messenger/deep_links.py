@@ -9,19 +9,16 @@ opens once they are set up.
 
 from __future__ import annotations
 
-import re
-
 from bot.channels.event_messages import event_link_from_payload
 from bot.channels.messenger import events_flow, polls
 from bot.channels.messenger.context import MessengerContext
 from bot.channels.messenger.router import MessengerRouter
+from bot.channels.telegram.onboarding import LINK_PARAMETER
 
 router = MessengerRouter("deep_links")
 
 PREFIX = "start"
 LINK_KEY = "start_link"  # conversation data: the link a newcomer came with
-# The parameters the bot makes are Telegram's deep-link ones (A-Z, a-z, 0-9, _ and -, ≤ 64).
-_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def link_of(ctx: MessengerContext) -> str | None:
@@ -37,7 +34,7 @@ def link_of(ctx: MessengerContext) -> str | None:
 async def remember(ctx: MessengerContext) -> None:
     """Keep the link of this event (if it has one that we make) until onboarding ends."""
     param = link_of(ctx)
-    if param and _PARAMETER.match(param):
+    if param and LINK_PARAMETER.match(param):
         await ctx.update_data(**{LINK_KEY: param})
 
 

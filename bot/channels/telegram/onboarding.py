@@ -7,6 +7,7 @@ a step.
 
 from __future__ import annotations
 
+import re
 from enum import Enum, auto
 from typing import Any
 
@@ -25,6 +26,11 @@ from bot.channels.telegram.texts import privacy_summary
 from bot.config import Settings
 from bot.services import municipalities
 from models import Resident
+
+# A link into the bot (/start poll_12, m.me/<page>?ref=poll_12) that a newcomer's onboarding
+# keeps as their source and opens at its end: Telegram's deep-link parameters (A-Z, a-z, 0-9,
+# _ and -, up to 64 characters), which are also the ones the bot makes for Messenger.
+LINK_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Step(Enum):
