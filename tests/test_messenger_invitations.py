@@ -165,3 +165,28 @@ async def test_an_event_link_waits_for_onboarding_and_an_old_conversation_opens_
     (newcomer,) = await db.all(Resident, Resident.external_id == "9302")
     assert newcomer.source is None
     assert mh.graph.violations == 0
+
+
+async def test_a_link_opened_halfway_through_onboarding_opens_at_its_end(
+    mh: MessengerHarness, db: Database
+) -> None:
+    poll = await make_poll(db)
+    ona = mh.user(PSID)
+    await ona.postback("get_started", "Pradėti")
+    await ona.tap("Sutinku")
+    # Before choosing the municipality she opens m.me/<page>?ref=poll_<id> in this same
+    # conversation (a referral event): the chooser again, the poll kept for later.
+    ona._seen = len(ona.messages)
+    await mh.deliver(PSID, referral=f"poll_{poll.id}")
+    assert "Daugiau" in ona.quick_reply_titles()
+    assert QUESTION not in ona.reply_texts
+
+    await ona.send("Pagėgių")  # the municipality typed
+    await ona.tap("Nenoriu nurodyti")
+    *_, menu, question = ona.reply_texts
+    assert menu.startswith("Ačiū, viskas paruošta!")
+    assert question == QUESTION
+    (resident,) = await db.all(Resident, Resident.external_id == PSID)
+    assert resident.municipality_id is not None
+    assert resident.source is None  # she had agreed before the link: no source afterwards
+    assert mh.graph.violations == 0
